@@ -1,0 +1,38 @@
+import type { ActionName } from '../definitions/actions.ts';
+import { setCapacity, upsertRecord } from './aws.ts';
+import { parseInput, type ActionCall } from './call.ts';
+import * as http from './http.ts';
+import { switchUpstream } from './nginx.ts';
+import * as postgres from './postgres.ts';
+import { dump, restore } from './postgres-backup.ts';
+import * as prometheus from './prometheus.ts';
+import type { ActionActivity, ActionDeps, ActionRequest } from './types.ts';
+
+/** Parses the request's `with` against the catalog, then runs the action with typed input. */
+function action<A extends ActionName>(name: A, deps: ActionDeps, run: (call: ActionCall<A>) => Promise<Record<string, unknown>>): ActionActivity {
+  return async (request: ActionRequest) => run(parseInput(name, request, deps.env));
+}
+
+/** Marks a point in a run; its result echoes the note. */
+async function noop(call: ActionCall<'noop'>) {
+  return { note: call.input.note ?? null };
+}
+
+/** One activity per catalog action, named as in the catalog. */
+export function createActionActivities(deps: ActionDeps) {
+  return {
+    noop: action('noop', deps, noop),
+    'http.check': action('http.check', deps, http.check),
+    'http.burst': action('http.burst', deps, http.burst),
+    'tls.certificate': action('tls.certificate', deps, http.certificate),
+    'prometheus.query': action('prometheus.query', deps, prometheus.query),
+    'postgres.query': action('postgres.query', deps, postgres.query),
+    'postgres.replication-lag': action('postgres.replication-lag', deps, postgres.replicationLag),
+    'postgres.promote': action('postgres.promote', deps, postgres.promote),
+    'postgres.dump': action('postgres.dump', deps, (call) => dump(deps, call)),
+    'postgres.restore': action('postgres.restore', deps, (call) => restore(deps, call)),
+    'nginx.switch-upstream': action('nginx.switch-upstream', deps, switchUpstream),
+    'route53.upsert-record': action('route53.upsert-record', deps, (call) => upsertRecord(deps.env, call)),
+    'autoscaling.set-capacity': action('autoscaling.set-capacity', deps, (call) => setCapacity(deps.env, call)),
+  } satisfies Record<ActionName, ActionActivity>;
+}

@@ -1,0 +1,24 @@
+import type { Target } from '../definitions/targets.ts';
+
+/** What the workflow engine hands an action activity for one step attempt. */
+export interface ActionRequest<W = Record<string, unknown>> {
+  runId: string;
+  stepId: string;
+  /** `${runId}:${stepId}`; the same on every retry of the step. */
+  idempotencyKey: string;
+  /** As written in the runbook: `${VAR}` references are resolved on the worker. */
+  target?: { name: string; spec: Target };
+  /** Other targets named by `with` fields (the catalog's targetRefs), as written. */
+  targets: Record<string, Target>;
+  /** Already parsed by the catalog schema, defaults applied; activities parse it again to type it. */
+  with: W;
+}
+
+export type ActionActivity = (request: ActionRequest) => Promise<Record<string, unknown>>;
+
+export interface ActionDeps {
+  /** Where `${VAR}` references and AWS settings are read from (the worker's environment). */
+  env: Readonly<Record<string, string | undefined>>;
+  /** Folder with pg_dump and pg_restore. */
+  pgBin: string;
+}

@@ -1,0 +1,96 @@
+/**
+ * Orchestration overhead per runbook step, on a real Temporal dev server and a real Postgres:
+ * a 20-step runbook of no-op actions through golive's engine (with its audit writes), against
+ * the raw baseline of the same no-op activity called 20 times in a plain workflow.
+ */
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import pg from 'pg';
+import { createActivities } from '../activities/index.ts';
+import { parseRoles } from '../definitions/roles.ts';
+import { RunbookSchema } from '../definitions/schema.ts';
+import { ensureDatabase, startPostgres } from '../stack/postgres.ts';
+import { startTemporalDevServer } from '../stack/temporal.ts';
+import { loadToolchain, requireTool } from '../stack/toolchain.ts';
+import { migrate } from '../store/migrate.ts';
+import { createPgRunStore } from '../store/runs.ts';
+import { RUNBOOK_WORKFLOW, type RunbookRunInput, type RunState } from '../workflows/definitions.ts';
+import { gaps, ms, percentile } from './stats.ts';
+
+const STEPS = 20;
+const RUNS = Number(process.env.BENCH_RUNS ?? 10);
+const WARMUP = 2;
+
+const runbook = RunbookSchema.parse({
+  apiVersion: 'golive/v1',
+  kind: 'Runbook',
+  metadata: { name: 'bench-noop', service: 'bench' },
+  spec: {
+    strategy: 'backup-restore',
+    objectives: { rpo: '1h', rto: '1h' },
+    steps: Array.from({ length: STEPS }, (_, index) => ({ id: `step-${index + 1}`, action: 'noop' })),
+  },
+});
+
+/** Per-step intervals of one golive run: from one step's start to the next one's (the last: to the run's end). */
+function stepIntervals(state: RunState): number[] {
+  const starts = state.steps.map((step) => Date.parse(step.startedAt ?? ''));
+  return gaps([...starts, Date.parse(state.finishedAt ?? '')]);
+}
+
+export async function benchOrchestration(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const toolchain = loadToolchain();
+  const scratch = await mkdtemp(join(tmpdir(), 'golive-bench-'));
+  await chmod(scratch, 0o755);
+  const temporal = await startTemporalDevServer({ cli: requireTool(toolchain, 'temporal'), uiPort: null });
+  const cluster = await startPostgres({ pgBin: requireTool(toolchain, 'pgBin'), dataDir: join(scratch, 'pg') });
+  const pool = new pg.Pool({ connectionString: await ensureDatabase(cluster.url, 'golive') });
+  const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
+  try {
+    await migrate(pool);
+    const taskQueue = 'bench';
+    const worker = await Worker.create({
+      connection: await NativeConnection.connect({ address: temporal.address }),
+      taskQueue,
+      workflowsPath: fileURLToPath(new URL('./workflows.ts', import.meta.url)),
+      activities: createActivities({ store: createPgRunStore(pool), actions: { env: {}, pgBin: toolchain.pgBin ?? '' } }),
+    });
+    await worker.runUntil(async () => {
+      const golive: number[] = [];
+      const raw: number[] = [];
+      const goliveWall: number[] = [];
+      const rawWall: number[] = [];
+      for (let run = 0; run < WARMUP + RUNS; run += 1) {
+        const input: RunbookRunInput = { runbook, requestedBy: 'bench', roles: parseRoles('') };
+        let started = performance.now();
+        const state: RunState = await client.workflow.execute(RUNBOOK_WORKFLOW, { workflowId: `golive-${run}-${Date.now()}`, taskQueue, args: [input] });
+        const goliveMs = performance.now() - started;
+        started = performance.now();
+        const marks: number[] = await client.workflow.execute('rawActivitiesWorkflow', { workflowId: `raw-${run}-${Date.now()}`, taskQueue, args: [STEPS] });
+        const rawMs = performance.now() - started;
+        if (run < WARMUP) continue;
+        golive.push(...stepIntervals(state));
+        raw.push(...gaps(marks));
+        goliveWall.push(goliveMs);
+        rawWall.push(rawMs);
+      }
+      const [goliveMedian, rawMedian] = [percentile(golive, 0.5), percentile(raw, 0.5)];
+      console.log(`orchestration: ${RUNS} runs x ${STEPS} no-op steps on the Temporal dev server (after ${WARMUP} warm-up runs)`);
+      console.log(`  golive per step   median ${ms(goliveMedian)}  p95 ${ms(percentile(golive, 0.95))}  (activity + 2 audit writes to Postgres)`);
+      console.log(`  raw Temporal step median ${ms(rawMedian)}  p95 ${ms(percentile(raw, 0.95))}  (the same activity, nothing else)`);
+      console.log(`  ratio golive/raw per step (median) ${(goliveMedian / rawMedian).toFixed(2)}`);
+      console.log(`  whole run wall time median: golive ${ms(percentile(goliveWall, 0.5))}, raw ${ms(percentile(rawWall, 0.5))}`);
+    });
+  } finally {
+    await client.connection.close();
+    await pool.end();
+    await cluster.stop();
+    await temporal.stop();
+    await rm(scratch, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,17 @@
+/** Runs every benchmark (or those named as arguments) and prints their figures. */
+import { benchOrchestration } from './orchestration.ts';
+
+const BENCHMARKS: Record<string, () => Promise<void>> = {
+  orchestration: benchOrchestration,
+};
+
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((name) => !(name in BENCHMARKS));
+if (unknown.length > 0) {
+  console.error(`unknown benchmark ${unknown.join(', ')}; known: ${Object.keys(BENCHMARKS).join(', ')}`);
+  process.exit(2);
+}
+for (const [name, bench] of Object.entries(BENCHMARKS)) {
+  if (wanted.length === 0 || wanted.includes(name)) await bench();
+}
+process.exit(0);

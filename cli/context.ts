@@ -1,0 +1,41 @@
+import { userInfo } from 'node:os';
+import type { Client } from '@temporalio/client';
+import type pg from 'pg';
+import { loadConfig, type Config } from '../config/env.ts';
+import { connectClient, createPool, resolveEndpoints } from '../runtime/connections.ts';
+import { createPgRunStore, type RunStore } from '../store/runs.ts';
+
+export interface CliContext {
+  config: Config;
+  client: Client;
+  pool: pg.Pool;
+  store: RunStore;
+}
+
+/** Connects to the configured (or running `golive dev`) stack for one command, then disconnects. */
+export async function withStack<T>(work: (context: CliContext) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const endpoints = resolveEndpoints(config);
+  const client = await connectClient(config, endpoints.temporalAddress);
+  const pool = createPool(endpoints.databaseUrl);
+  try {
+    return await work({ config, client, pool, store: createPgRunStore(pool) });
+  } finally {
+    await Promise.allSettled([client.connection.close(), pool.end()]);
+  }
+}
+
+/** The acting user: --as, else GOLIVE_USER, else the login name. */
+export function actingUser(as: string | undefined, config: Config): string {
+  return as ?? config.user ?? userInfo().username;
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Left-aligned columns separated by two spaces. */
+export function formatTable(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
+  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd()).join('\n');
+}

@@ -1,0 +1,22 @@
+import { Command, CommanderError } from 'commander';
+import { processCommands } from './processes.ts';
+import { demoCommand } from './demo.ts';
+import { runCommands } from './runs.ts';
+import { validateCommand } from './validate.ts';
+
+const program = new Command('golive')
+  .description('go-live checklists, phased rollouts, DR drills and failover runbooks on Temporal')
+  .showHelpAfterError()
+  .exitOverride();
+
+for (const command of [validateCommand(), ...runCommands(), ...processCommands(), demoCommand()]) program.addCommand(command);
+
+try {
+  await program.parseAsync(process.argv);
+  process.exit(process.exitCode ?? 0);
+} catch (error) {
+  if (error instanceof CommanderError) process.exit(error.exitCode);
+  console.error(`golive: ${error instanceof Error ? error.message : String(error)}`);
+  if (process.env.GOLIVE_LOG_LEVEL === 'debug' && error instanceof Error) console.error(error.stack);
+  process.exit(1);
+}

@@ -1,0 +1,120 @@
+import { z } from 'zod';
+import { durationText, identifier, nonEmpty } from './fields.ts';
+import type { TargetType } from './targets.ts';
+
+/**
+ * Every action a runbook step or checklist item can name. Each entry says which target types
+ * it acts on, the shape of its `with`, and which `with` fields name further targets.
+ * Activities implement exactly these names (activities/index.ts).
+ */
+export interface ActionSpec {
+  summary: string;
+  /** Target types the step's `target` may be; empty when the action takes no target. */
+  targets: readonly TargetType[];
+  with: z.ZodType;
+  /** `with` fields whose value is the name of another target, and the types it may be. */
+  targetRefs?: Readonly<Record<string, readonly TargetType[]>>;
+}
+
+const literal = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+const hostPort = z.string().regex(/^[\w.-]+:\d+$/, 'must be HOST:PORT');
+
+export const ACTIONS = {
+  noop: {
+    summary: 'does nothing; marks a point in the run',
+    targets: [],
+    with: z.strictObject({ note: z.string().optional() }),
+  },
+  'http.check': {
+    summary: 'requests a URL and reports status and latency',
+    targets: ['http'],
+    with: z.strictObject({
+      path: z.string().default('/'),
+      method: z.enum(['GET', 'HEAD']).default('GET'),
+      expectStatus: z.number().int().min(100).max(599).default(200),
+      bodyContains: z.string().optional(),
+      timeout: durationText.default('10s'),
+    }),
+  },
+  'http.burst': {
+    summary: 'sends a burst of requests and counts answers by status (rate-limit check)',
+    targets: ['http'],
+    with: z.strictObject({
+      path: z.string().default('/'),
+      requests: z.number().int().min(1).max(2000).default(200),
+      concurrency: z.number().int().min(1).max(100).default(20),
+    }),
+  },
+  'tls.certificate': {
+    summary: "reads the TLS certificate of an https URL: days to expiry, issuer, protocol",
+    targets: ['http'],
+    with: z.strictObject({ minDaysRemaining: z.number().int().min(0).default(14) }),
+  },
+  'prometheus.query': {
+    summary: 'runs an instant PromQL query and returns its value',
+    targets: ['prometheus'],
+    with: z.strictObject({ query: nonEmpty }),
+  },
+  'postgres.query': {
+    summary: 'runs SQL and returns its rows (first 100)',
+    targets: ['postgres'],
+    with: z.strictObject({ sql: nonEmpty, params: z.array(literal).default([]) }),
+  },
+  'postgres.replication-lag': {
+    summary: 'measures how far a standby trails its primary (WAL bytes and seconds)',
+    targets: ['postgres'],
+    with: z.strictObject({ primary: identifier }),
+    targetRefs: { primary: ['postgres'] },
+  },
+  'postgres.promote': {
+    summary: 'promotes a standby to primary; a primary is left as it is',
+    targets: ['postgres'],
+    with: z.strictObject({ wait: durationText.default('60s') }),
+  },
+  'postgres.dump': {
+    summary: 'writes pg_dump -Fc of the target database to a file',
+    targets: ['postgres'],
+    with: z.strictObject({ file: nonEmpty }),
+  },
+  'postgres.restore': {
+    summary: 'restores a pg_dump -Fc file into a new database on the target server',
+    targets: ['postgres'],
+    with: z.strictObject({ file: nonEmpty, database: identifier.or(z.string().regex(/^[a-z_][a-z0-9_]*$/)) }),
+  },
+  'nginx.switch-upstream': {
+    summary: 'points an nginx upstream at new servers and reloads nginx',
+    targets: ['nginx'],
+    with: z.strictObject({ upstream: nonEmpty, servers: z.array(hostPort).min(1) }),
+  },
+  'route53.upsert-record': {
+    summary: 'creates or updates a Route 53 record (weighted records with setIdentifier)',
+    targets: ['route53'],
+    with: z.strictObject({
+      name: nonEmpty,
+      type: z.enum(['A', 'AAAA', 'CNAME', 'TXT']),
+      values: z.array(nonEmpty).min(1),
+      ttl: z.number().int().min(0).default(60),
+      setIdentifier: nonEmpty.optional(),
+      weight: z.number().int().min(0).max(255).optional(),
+    }),
+  },
+  'autoscaling.set-capacity': {
+    summary: 'sets the desired (and optionally min/max) capacity of an Auto Scaling group',
+    targets: ['autoscaling'],
+    with: z.strictObject({
+      desired: z.number().int().min(0),
+      min: z.number().int().min(0).optional(),
+      max: z.number().int().min(0).optional(),
+    }),
+  },
+} as const satisfies Record<string, ActionSpec>;
+
+export type ActionName = keyof typeof ACTIONS;
+export const ACTION_NAMES = Object.keys(ACTIONS) as ActionName[];
+
+export function isActionName(name: string): name is ActionName {
+  return Object.hasOwn(ACTIONS, name);
+}
+
+/** The parsed `with` of an action, defaults applied. */
+export type ActionInput<A extends ActionName> = z.output<(typeof ACTIONS)[A]['with']>;

@@ -1,0 +1,31 @@
+/** The roles golive knows. Approval gates name the roles that may decide them. */
+export const ROLES = ['release-manager', 'incident-commander', 'approver'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** User id (Slack user id or CLI user) → the roles that user holds. */
+export type RoleMap = Record<string, Role[]>;
+
+function isRole(value: string): value is Role {
+  return (ROLES as readonly string[]).includes(value);
+}
+
+/**
+ * Parses `alice=release-manager+approver,U024BE7LH=incident-commander`.
+ * Throws an Error naming the bad entry.
+ */
+export function parseRoles(text: string): RoleMap {
+  const roles: RoleMap = {};
+  for (const entry of text.split(',').map((part) => part.trim()).filter(Boolean)) {
+    const [user, list] = entry.split('=').map((part) => part.trim());
+    if (!user || !list) throw new Error(`"${entry}" must be USER=ROLE[+ROLE...]`);
+    const names = list.split('+').map((name) => name.trim());
+    const unknown = names.filter((name) => !isRole(name));
+    if (unknown.length > 0) throw new Error(`"${entry}": unknown role ${unknown.join(', ')} (known: ${ROLES.join(', ')})`);
+    roles[user] = [...new Set([...(roles[user] ?? []), ...names.filter(isRole)])];
+  }
+  return roles;
+}
+
+export function rolesOf(roles: RoleMap, user: string): Role[] {
+  return roles[user] ?? [];
+}

@@ -1,0 +1,43 @@
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import pg from 'pg';
+import type { Config } from '../config/env.ts';
+import { readLiveStack } from './stack-file.ts';
+
+/** Where Temporal and golive's Postgres are: the environment first, else a running `golive dev`. */
+export interface Endpoints {
+  temporalAddress: string;
+  databaseUrl: string;
+}
+
+export function resolveEndpoints(config: Config): Endpoints {
+  const live = readLiveStack(config.home);
+  const temporalAddress = config.temporal.address ?? live?.temporalAddress;
+  const databaseUrl = config.databaseUrl ?? live?.databaseUrl;
+  if (!temporalAddress || !databaseUrl) {
+    const missing = [!temporalAddress && 'TEMPORAL_ADDRESS', !databaseUrl && 'DATABASE_URL'].filter(Boolean).join(' and ');
+    throw new Error(`no golive stack to talk to: set ${missing}, or start the embedded stack with \`golive dev\` in this folder`);
+  }
+  return { temporalAddress, databaseUrl };
+}
+
+const connectionOptions = (config: Config, address: string) => ({
+  address,
+  tls: config.temporal.tls || config.temporal.apiKey !== undefined ? {} : undefined,
+  apiKey: config.temporal.apiKey,
+});
+
+export async function connectClient(config: Config, address: string): Promise<Client> {
+  const connection = await Connection.connect(connectionOptions(config, address)).catch((error: Error) => {
+    throw new Error(`cannot reach Temporal at ${address}: ${error.message}`);
+  });
+  return new Client({ connection, namespace: config.temporal.namespace });
+}
+
+export function connectWorkerConnection(config: Config, address: string): Promise<NativeConnection> {
+  return NativeConnection.connect(connectionOptions(config, address));
+}
+
+export function createPool(databaseUrl: string): pg.Pool {
+  return new pg.Pool({ connectionString: databaseUrl, max: 10, application_name: 'golive' });
+}

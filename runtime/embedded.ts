@@ -1,0 +1,65 @@
+import { join, resolve } from 'node:path';
+import type { Config } from '../config/env.ts';
+import { ensureDatabase, startPostgres } from '../stack/postgres.ts';
+import { startTemporalDevServer } from '../stack/temporal.ts';
+import { loadToolchain, requireTool } from '../stack/toolchain.ts';
+
+/** Where `golive dev` and `golive demo` find Temporal and Postgres: given, or started here. */
+export interface EmbeddedStack {
+  temporalAddress: string;
+  temporalUi?: string;
+  databaseUrl: string;
+  /** What this process started, in words, for the start-up banner. */
+  notes: string[];
+  stop(): Promise<void>;
+}
+
+export const DEV_PORTS = { temporal: 7233, temporalUi: 8233, postgres: 5433 } as const;
+
+/**
+ * Starts what the environment does not provide: a Temporal dev server with its state in
+ * GOLIVE_HOME/temporal.db and a Postgres cluster in GOLIVE_HOME/pg. The next start reuses both.
+ */
+export async function startEmbeddedStack(config: Config): Promise<EmbeddedStack> {
+  const home = resolve(config.home);
+  const toolchain = loadToolchain(config.tools);
+  const notes: string[] = [];
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+  };
+  try {
+    let temporalAddress = config.temporal.address;
+    let temporalUi: string | undefined;
+    if (temporalAddress) {
+      notes.push(`Temporal     ${temporalAddress} (TEMPORAL_ADDRESS)`);
+    } else {
+      const dbFile = join(home, 'temporal.db');
+      const server = await startTemporalDevServer({
+        cli: requireTool(toolchain, 'temporal'),
+        dbFile,
+        port: DEV_PORTS.temporal,
+        uiPort: DEV_PORTS.temporalUi,
+        logFile: join(home, 'temporal.log'),
+        pidFile: join(home, 'temporal.pid'),
+      });
+      stops.push(server.stop);
+      temporalAddress = server.address;
+      temporalUi = server.uiUrl;
+      notes.push(`Temporal     ${server.address}  (dev server, state in ${dbFile})`, `Temporal UI  ${server.uiUrl}`);
+    }
+    let databaseUrl = config.databaseUrl;
+    if (databaseUrl) {
+      notes.push('Postgres     DATABASE_URL');
+    } else {
+      const cluster = await startPostgres({ pgBin: requireTool(toolchain, 'pgBin'), dataDir: join(home, 'pg'), port: DEV_PORTS.postgres });
+      stops.push(cluster.stop);
+      databaseUrl = await ensureDatabase(cluster.url, 'golive');
+      notes.push(`Postgres     ${databaseUrl}  (data in ${cluster.dataDir})`);
+    }
+    return { temporalAddress, temporalUi, databaseUrl, notes, stop: stopAll };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

@@ -1,0 +1,57 @@
+import type { Worker } from '@temporalio/worker';
+import type { Logger } from 'pino';
+import type { Config } from '../config/env.ts';
+import { startHttpServer, type HttpServer } from '../server/http.ts';
+import { migrate } from '../store/migrate.ts';
+import { createPgRunStore } from '../store/runs.ts';
+import { connectClient, connectWorkerConnection, createPool, type Endpoints } from './connections.ts';
+import { createWorker } from './worker.ts';
+
+export interface Services {
+  http?: HttpServer;
+  worker?: Worker;
+  stop(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  worker: boolean;
+  http: boolean;
+  /** Overrides GOLIVE_HTTP_PORT (0 = any free port). */
+  httpPort?: number;
+  taskQueue?: string;
+  logger: Logger;
+}
+
+/** golive's own processes on a stack: migrations, then a worker and/or the HTTP server. */
+export async function startServices(config: Config, endpoints: Endpoints, options: ServiceOptions): Promise<Services> {
+  const pool = createPool(endpoints.databaseUrl);
+  const applied = await migrate(pool);
+  if (applied.length > 0) options.logger.info({ migrations: applied }, 'applied migrations');
+  const client = await connectClient(config, endpoints.temporalAddress);
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  let closeWorkerConnection = async () => {};
+  if (options.worker) {
+    const connection = await connectWorkerConnection(config, endpoints.temporalAddress);
+    closeWorkerConnection = () => connection.close();
+    worker = await createWorker({ connection, pool, config, taskQueue: options.taskQueue });
+    running = worker.run();
+  }
+  const http = options.http
+    ? await startHttpServer({ store: createPgRunStore(pool), client, pool }, { host: config.http.host, port: options.httpPort ?? config.http.port, logger: options.logger })
+    : undefined;
+  return {
+    http,
+    worker,
+    async stop() {
+      await http?.close();
+      if (worker && running) {
+        worker.shutdown();
+        await running;
+      }
+      await closeWorkerConnection();
+      await client.connection.close();
+      await pool.end();
+    },
+  };
+}

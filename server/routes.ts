@@ -1,0 +1,68 @@
+import type { Client } from '@temporalio/client';
+import type pg from 'pg';
+import type { Registry } from 'prom-client';
+import { z } from 'zod';
+import { UserError, getRunState } from '../runtime/runs.ts';
+import type { RunStore } from '../store/runs.ts';
+
+export interface ServerDeps {
+  store: RunStore;
+  client: Client;
+  pool: pg.Pool;
+  registry: Registry;
+}
+
+export interface Reply {
+  status: number;
+  body: unknown;
+  contentType?: string;
+}
+
+export type Handler = (params: Record<string, string>, query: URLSearchParams) => Promise<Reply>;
+
+const ok = (body: unknown): Reply => ({ status: 200, body });
+export const notFound = (message: string): Reply => ({ status: 404, body: { error: message } });
+
+const RunListQuery = z.object({
+  service: z.string().min(1).optional(),
+  status: z.string().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+});
+
+async function readiness(deps: ServerDeps): Promise<Reply> {
+  const checks = await Promise.allSettled([
+    deps.pool.query('SELECT 1'),
+    deps.client.connection.workflowService.getSystemInfo({}),
+  ]);
+  const [postgres, temporal] = checks.map((check) => (check.status === 'fulfilled' ? 'ok' : String(check.reason)));
+  const ready = postgres === 'ok' && temporal === 'ok';
+  return { status: ready ? 200 : 503, body: { ready, postgres, temporal } };
+}
+
+/** Route table: `METHOD /path/:param` → handler. */
+export function routes(deps: ServerDeps): Record<string, Handler> {
+  return {
+    'GET /healthz': async () => ok({ ok: true }),
+    'GET /readyz': async () => readiness(deps),
+    'GET /metrics': async () => ({ status: 200, body: await deps.registry.metrics(), contentType: deps.registry.contentType }),
+    'GET /api/runs': async (_, query) => {
+      const filter = RunListQuery.safeParse(Object.fromEntries(query));
+      if (!filter.success) {
+        return { status: 400, body: { error: filter.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ') } };
+      }
+      return ok({ runs: await deps.store.listRuns(filter.data) });
+    },
+    'GET /api/runs/:id': async ({ id = '' }) => {
+      try {
+        return ok(await getRunState(deps.client, deps.store, id));
+      } catch (error) {
+        if (error instanceof UserError) return notFound(error.message);
+        throw error;
+      }
+    },
+    'GET /api/runs/:id/timeline': async ({ id = '' }) => {
+      const events = await deps.store.events(id);
+      return events.length === 0 ? notFound(`no run ${id}`) : ok({ runId: id, events });
+    },
+  };
+}

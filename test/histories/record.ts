@@ -1,0 +1,80 @@
+/**
+ * Records workflow histories for the replay test (test/integration/replay.test.ts): runs the
+ * runbook workflow through its main paths on a throwaway Temporal dev server and writes each
+ * history as JSON beside this file. Re-record only on purpose: after a deliberate, patched change.
+ *   npx tsx test/histories/record.ts
+ */
+import { writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { parseRoles } from '../../definitions/roles.ts';
+import { sendControl, waitForState } from '../../runtime/runs.ts';
+import { WORKFLOWS_PATH } from '../../runtime/workflows-path.ts';
+import { startTemporalDevServer } from '../../stack/temporal.ts';
+import { loadToolchain, requireTool } from '../../stack/toolchain.ts';
+import type { RunStore } from '../../store/runs.ts';
+import { RUNBOOK_WORKFLOW, type RunbookRunInput } from '../../workflows/definitions.ts';
+import { fakeActions, runbook } from '../support/engine.ts';
+
+const roles = parseRoles('rita=release-manager,ivan=incident-commander');
+const taskQueue = 'record-histories';
+const noop = (id: string, extra: Record<string, unknown> = {}) => ({ id, action: 'noop', ...extra });
+const gate = { id: 'approve', approval: { approvers: ['incident-commander'], timeout: '1h' } };
+const unusedStore: RunStore = {
+  record: async () => {},
+  listRuns: async () => [],
+  getRun: async () => undefined,
+  events: async () => [],
+};
+
+/** Keeps the recording machine out of the file: no stack traces (file paths), no host names. */
+function scrub(key: string, value: unknown): unknown {
+  if (key === 'stackTrace') return '';
+  if (key === 'identity') return 'history-recorder';
+  if (typeof value === 'string' && /^\d+@/.test(value)) return 'history-recorder-sticky-queue';
+  return value;
+}
+
+Runtime.install({ logger: new DefaultLogger('ERROR') });
+const server = await startTemporalDevServer({ cli: requireTool(loadToolchain(), 'temporal'), uiPort: null });
+const client = new Client({ connection: await Connection.connect({ address: server.address }) });
+const worker = await Worker.create({
+  connection: await NativeConnection.connect({ address: server.address }),
+  taskQueue,
+  workflowsPath: WORKFLOWS_PATH,
+  activities: { ...fakeActions([], new Set(['fails'])), recordEvent: async () => {} },
+});
+
+async function record(name: string, spec: Record<string, unknown>, drive: (runId: string) => Promise<void>): Promise<void> {
+  const input: RunbookRunInput = { runbook: runbook(spec), requestedBy: 'rita', roles };
+  const handle = await client.workflow.start(RUNBOOK_WORKFLOW, { workflowId: `history-${name}`, taskQueue, args: [input] });
+  await drive(handle.workflowId);
+  await handle.result().catch(() => undefined);
+  const history = JSON.parse(historyToJSON(await handle.fetchHistory()), scrub) as unknown;
+  await writeFile(fileURLToPath(new URL(`./${name}.json`, import.meta.url)), `${JSON.stringify(history, null, 1)}\n`);
+  console.log(`recorded ${name}`);
+}
+
+const stack = { client, store: unusedStore };
+await worker.runUntil(async () => {
+  await record('approved-run', { steps: [noop('before'), gate, { id: 'hold', pause: { duration: '1s' } }, noop('after')] }, async (runId) => {
+    await waitForState(client, runId, (state) => state.status === 'waiting-approval');
+    await sendControl(stack, runId, 'approve', { actor: 'ivan', comment: 'go' });
+  });
+  await record('failed-run-rolled-back', {
+    steps: [noop('first'), noop('second'), noop('fails')],
+    rollback: [noop('undo-first', { compensates: 'first' }), noop('undo-second', { compensates: 'second' })],
+  }, async () => {});
+  await record('aborted-run', { steps: [noop('one'), { id: 'wait', pause: {} }, noop('two')], rollback: [noop('undo-one', { compensates: 'one' })] }, async (runId) => {
+    await waitForState(client, runId, (state) => state.currentStep === 'wait');
+    await sendControl(stack, runId, 'pause', { actor: 'ivan' });
+    await sendControl(stack, runId, 'skip', { actor: 'ivan', stepId: 'wait' });
+    await waitForState(client, runId, (state) => state.status === 'paused');
+    await sendControl(stack, runId, 'abort', { actor: 'ivan', comment: 'recorded abort' });
+  });
+});
+await client.connection.close();
+await server.stop();
+process.exit(0);

@@ -1,0 +1,1 @@
+export { runbookWorkflow } from './runbook.ts';

@@ -1,0 +1,26 @@
+import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
+import { durationMs } from '../definitions/duration.ts';
+import type { ActionStep } from '../definitions/schema.ts';
+
+/** Timeouts and retries, named once. A step's own `timeout` / `retries` override the action defaults. */
+export const PRESETS = {
+  /** Audit writes retry without limit: a run never moves on without its audit row. */
+  auditWrite: {
+    startToCloseTimeout: '10s',
+    retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s' },
+  } satisfies LocalActivityOptions,
+  /** An action step unless the runbook says otherwise. */
+  action: { timeoutMs: 5 * 60_000, retries: 2 },
+  actionRetry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
+  /** Actions that heartbeat while they work: a dead worker is noticed within this, not at the step timeout. */
+  heartbeat: { timeout: '30s', actions: ['postgres.dump', 'postgres.restore', 'postgres.promote', 'http.burst'] as readonly string[] },
+} as const;
+
+export function actionOptions(step: ActionStep, phase: 'steps' | 'rollback'): ActivityOptions {
+  return {
+    activityId: `${phase}:${step.id}`,
+    startToCloseTimeout: step.timeout ? durationMs(step.timeout) : PRESETS.action.timeoutMs,
+    retry: { ...PRESETS.actionRetry, maximumAttempts: (step.retries ?? PRESETS.action.retries) + 1 },
+    heartbeatTimeout: PRESETS.heartbeat.actions.includes(step.action) ? PRESETS.heartbeat.timeout : undefined,
+  };
+}
