@@ -34,6 +34,12 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
+/** Prints a read command's answer: JSON with --json, else the text a person reads. */
+export function print<T>(value: T, json: boolean | undefined, format: (value: T) => string): void {
+  if (json) printJson(value);
+  else console.log(format(value));
+}
+
 /** Left-aligned columns separated by two spaces. */
 export function formatTable(rows: readonly (readonly string[])[]): string {
   const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];

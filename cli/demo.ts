@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import pg from 'pg';
@@ -16,6 +17,7 @@ import type { RunState } from '../workflows/definitions.ts';
 import { formatRunState, formatTimeline } from './format-run.ts';
 
 const RUNBOOK = 'runbooks/orders-restore-demo.yaml';
+const RUNBOOK_FILE = fileURLToPath(new URL(`../${RUNBOOK}`, import.meta.url));
 const TASK_QUEUE = 'golive-demo';
 /** The demo's people: an SRE who starts runs and an incident commander who approves them. */
 const ROLES = parseRoles('sam=release-manager,ivan=incident-commander');
@@ -62,7 +64,7 @@ async function showRun(stack: { client: Client; store: RunStore }, runId: string
 
 async function tellTheStory(endpoints: Endpoints): Promise<boolean> {
   const config = loadConfig();
-  const runbook = await loadRunbook(RUNBOOK);
+  const runbook = await loadRunbook(RUNBOOK_FILE);
   const client = await connectClient(config, endpoints.temporalAddress);
   const pool = createPool(endpoints.databaseUrl);
   const stack = { client, store: createPgRunStore(pool) };

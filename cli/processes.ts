@@ -54,34 +54,23 @@ function devCommand(): Command {
     });
 }
 
-function workerCommand(): Command {
-  return new Command('worker')
-    .description('run a golive worker on TEMPORAL_ADDRESS / DATABASE_URL until SIGTERM (add more for capacity)')
-    .action(async () => {
-      const config = loadConfig();
-      const logger = createLogger(config.logLevel, 'golive-worker');
-      installTemporalRuntime(logger, config.logLevel);
-      const services = await startServices(config, resolveEndpoints(config), { worker: true, http: false, logger });
-      logger.info({ taskQueue: config.temporal.taskQueue }, 'worker running');
-      await untilStopped();
-      await services.stop();
-    });
-}
-
-function serverCommand(): Command {
-  return new Command('server')
-    .description('run the golive HTTP server (health, metrics, API) on GOLIVE_HTTP_HOST:GOLIVE_HTTP_PORT until SIGTERM')
-    .action(async () => {
-      const config = loadConfig();
-      const logger = createLogger(config.logLevel, 'golive-server');
-      installTemporalRuntime(logger, config.logLevel);
-      const services = await startServices(config, resolveEndpoints(config), { worker: false, http: true, logger });
-      logger.info({ address: services.http?.url }, 'server listening');
-      await untilStopped();
-      await services.stop();
-    });
+/** A production process (`golive worker` / `golive server`) on TEMPORAL_ADDRESS and DATABASE_URL, until SIGTERM. */
+function serviceCommand(name: 'worker' | 'server', description: string): Command {
+  return new Command(name).description(description).action(async () => {
+    const config = loadConfig();
+    const logger = createLogger(config.logLevel, `golive-${name}`);
+    installTemporalRuntime(logger, config.logLevel);
+    const services = await startServices(config, resolveEndpoints(config), { worker: name === 'worker', http: name === 'server', logger });
+    logger.info({ taskQueue: config.temporal.taskQueue, address: services.http?.url }, `${name} running`);
+    await untilStopped();
+    await services.stop();
+  });
 }
 
 export function processCommands(): Command[] {
-  return [devCommand(), workerCommand(), serverCommand()];
+  return [
+    devCommand(),
+    serviceCommand('worker', 'run a golive worker until SIGTERM; add more workers on the same task queue for capacity'),
+    serviceCommand('server', 'run the golive HTTP server (health, metrics, API) on GOLIVE_HTTP_HOST:GOLIVE_HTTP_PORT until SIGTERM'),
+  ];
 }

@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { loadRunbook } from '../definitions/load.ts';
 import { UserError, getRunState, sendControl, startRunbookRun, waitForRun } from '../runtime/runs.ts';
 import { CONTROLS, type ControlName, type RunState } from '../workflows/definitions.ts';
-import { actingUser, printJson, withStack } from './context.ts';
+import { actingUser, print, printJson, withStack } from './context.ts';
 import { formatRunList, formatRunState, formatTimeline } from './format-run.ts';
 
 const json = () => new Option('--json', 'print JSON');
@@ -31,8 +31,7 @@ function runCommand(): Command {
         }
         if (!options.json) console.log(`started run ${runId} as ${requestedBy}; waiting for it to finish (Ctrl-C leaves it running)`);
         const state = await waitForRun(client, store, runId);
-        if (options.json) printJson(state);
-        else console.log(formatRunState(state));
+        print(state, options.json, formatRunState);
         exitFor(state);
       });
     });
@@ -48,9 +47,7 @@ function runsCommand(): Command {
     .action(async (options: { service?: string; status?: string; limit: number; json?: boolean }) => {
       if (!Number.isInteger(options.limit) || options.limit < 1) throw new UserError('--limit takes a whole number of at least 1');
       await withStack(async ({ store }) => {
-        const runs = await store.listRuns(options);
-        if (options.json) printJson(runs);
-        else console.log(formatRunList(runs));
+        print(await store.listRuns(options), options.json, formatRunList);
       });
     });
 }
@@ -62,9 +59,7 @@ function statusCommand(): Command {
     .addOption(json())
     .action(async (runId: string, options: { json?: boolean }) => {
       await withStack(async ({ client, store }) => {
-        const state = await getRunState(client, store, runId);
-        if (options.json) printJson(state);
-        else console.log(formatRunState(state));
+        print(await getRunState(client, store, runId), options.json, formatRunState);
       });
     });
 }
@@ -78,8 +73,7 @@ function timelineCommand(): Command {
       await withStack(async ({ store }) => {
         const events = await store.events(runId);
         if (events.length === 0) throw new UserError(`no run ${runId}: list runs with \`golive runs\``);
-        if (options.json) printJson(events);
-        else console.log(formatTimeline(events));
+        print(events, options.json, formatTimeline);
       });
     });
 }
@@ -105,8 +99,7 @@ function controlCommand(control: ControlName): Command {
       await withStack(async (stack) => {
         const actor = actingUser(options.as, stack.config);
         const message = await sendControl(stack, runId, control, { actor, comment: options.comment, stepId: options.step });
-        if (options.json) printJson({ runId, control, actor, message });
-        else console.log(message);
+        print({ runId, control, actor, message }, options.json, (answer) => answer.message);
       });
     });
 }

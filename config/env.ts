@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseRoles, type RoleMap } from '../definitions/roles.ts';
 
-const port = z.coerce.number().int().min(0).max(65535);
+const port = z.string().trim().regex(/^\d{1,5}$/, 'must be a port number 0-65535').transform(Number).refine((value) => value <= 65535, 'must be a port number 0-65535');
 const optionalUrl = z.string().trim().min(1).optional();
 
 /** Every environment variable golive reads, parsed once at start-up. `.env.example` documents each. */
@@ -44,7 +44,7 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-/** Parses the environment; a wrong value fails naming the variable and what it must be. */
+/** Parses the environment; a wrong value fails naming the variable and what it must be, never echoing the value. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = EnvSchema.safeParse(blankToUndefined(env));
   if (!parsed.success) {
@@ -72,5 +72,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
 function blankToUndefined(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
   const keys = Object.keys(EnvSchema.shape);
-  return Object.fromEntries(keys.map((key) => [key, env[key] === '' ? undefined : env[key]]));
+  return Object.fromEntries(keys.map((key) => [key, env[key]?.trim() === '' ? undefined : env[key]]));
 }

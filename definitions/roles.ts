@@ -16,9 +16,10 @@ function isRole(value: string): value is Role {
 export function parseRoles(text: string): RoleMap {
   const roles: RoleMap = {};
   for (const entry of text.split(',').map((part) => part.trim()).filter(Boolean)) {
-    const [user, list] = entry.split('=').map((part) => part.trim());
-    if (!user || !list) throw new Error(`"${entry}" must be USER=ROLE[+ROLE...]`);
-    const names = list.split('+').map((name) => name.trim());
+    const parts = entry.split('=').map((part) => part.trim());
+    const [user, list] = parts;
+    const names = list?.split('+').map((name) => name.trim()) ?? [];
+    if (parts.length !== 2 || !user || names.some((name) => name === '')) throw new Error(`"${entry}" must be USER=ROLE[+ROLE...]`);
     const unknown = names.filter((name) => !isRole(name));
     if (unknown.length > 0) throw new Error(`"${entry}": unknown role ${unknown.join(', ')} (known: ${ROLES.join(', ')})`);
     roles[user] = [...new Set([...(roles[user] ?? []), ...names.filter(isRole)])];

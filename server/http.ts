@@ -37,24 +37,41 @@ export function createRegistry(deps: Pick<ServerDeps, 'store'>): Registry {
   return registry;
 }
 
+/** The reply to one request; a path that cannot be decoded is the client's mistake, a throwing handler is logged. */
+async function replyTo(table: Record<string, Handler>, request: IncomingMessage, logger: Logger): Promise<Reply> {
+  const method = request.method ?? 'GET';
+  const target = request.url ?? '/';
+  let url: URL;
+  let found: ReturnType<typeof match>;
+  try {
+    url = new URL(target, 'http://golive');
+    found = match(table, method, url.pathname);
+  } catch {
+    return { status: 400, body: { error: `malformed request path ${target.split('?')[0]}` } };
+  }
+  try {
+    return found ? await found.handler(found.params, url.searchParams) : notFound(`no route ${method} ${url.pathname}`);
+  } catch (error) {
+    logger.error({ err: error, path: url.pathname }, 'request failed');
+    return { status: 500, body: { error: 'internal error; see the server log' } };
+  }
+}
+
 /** golive's HTTP server: health, readiness, metrics and the read API. */
 export async function startHttpServer(deps: Omit<ServerDeps, 'registry'>, options: { host: string; port: number; logger: Logger }): Promise<HttpServer> {
   const table = routes({ ...deps, registry: createRegistry(deps) });
   const answer = async (request: IncomingMessage, response: ServerResponse) => {
-    const url = new URL(request.url ?? '/', 'http://golive');
-    const found = match(table, request.method ?? 'GET', url.pathname);
-    let reply: Reply;
-    try {
-      reply = found ? await found.handler(found.params, url.searchParams) : notFound(`no route ${request.method} ${url.pathname}`);
-    } catch (error) {
-      options.logger.error({ err: error, path: url.pathname }, 'request failed');
-      reply = { status: 500, body: { error: 'internal error; see the server log' } };
-    }
+    const reply = await replyTo(table, request, options.logger);
     const text = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
     response.writeHead(reply.status, { 'content-type': reply.contentType ?? 'application/json; charset=utf-8' });
     response.end(text);
   };
-  const server: Server = createServer((request, response) => void answer(request, response));
+  const server: Server = createServer((request, response) => {
+    answer(request, response).catch((error: unknown) => {
+      options.logger.error({ err: error, path: request.url }, 'could not answer request');
+      response.destroy();
+    });
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());
