@@ -26,12 +26,12 @@ export function createRegistry(deps: Pick<ServerDeps, 'store'>): Registry {
   collectDefaultMetrics({ register: registry, prefix: 'golive_' });
   new Gauge({
     name: 'golive_runs',
-    help: 'Runs recorded in golive, by status (latest 500)',
+    help: 'Runs recorded in golive, by status',
     labelNames: ['status'],
     registers: [registry],
     async collect() {
       this.reset();
-      for (const run of await deps.store.listRuns({ limit: 500 })) this.inc({ status: run.status });
+      for (const [status, runs] of Object.entries(await deps.store.countByStatus())) this.set({ status }, runs);
     },
   });
   return registry;
@@ -58,8 +58,8 @@ async function replyTo(table: Record<string, Handler>, request: IncomingMessage,
 }
 
 /** golive's HTTP server: health, readiness, metrics and the read API. */
-export async function startHttpServer(deps: Omit<ServerDeps, 'registry'>, options: { host: string; port: number; logger: Logger }): Promise<HttpServer> {
-  const table = routes({ ...deps, registry: createRegistry(deps) });
+export async function startHttpServer(deps: Omit<ServerDeps, 'registry' | 'logger'>, options: { host: string; port: number; logger: Logger }): Promise<HttpServer> {
+  const table = routes({ ...deps, registry: createRegistry(deps), logger: options.logger });
   const answer = async (request: IncomingMessage, response: ServerResponse) => {
     const reply = await replyTo(table, request, options.logger);
     const text = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);

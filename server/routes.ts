@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type pg from 'pg';
+import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { UserError, getRunState } from '../runtime/runs.ts';
@@ -10,6 +11,7 @@ export interface ServerDeps {
   client: Client;
   pool: pg.Pool;
   registry: Registry;
+  logger: Logger;
 }
 
 export interface Reply {
@@ -29,12 +31,30 @@ const RunListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
 
+const READY_TIMEOUT_MS = 2_000;
+
+/** 'ok', or 'unavailable' with the reason in the log only (the probe is unauthenticated). */
+async function probe(deps: ServerDeps, dependency: string, check: () => Promise<unknown>): Promise<'ok' | 'unavailable'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([check(), timeout]);
+    return 'ok';
+  } catch (error) {
+    deps.logger.warn({ err: error, dependency }, 'readiness check failed');
+    return 'unavailable';
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function readiness(deps: ServerDeps): Promise<Reply> {
-  const checks = await Promise.allSettled([
-    deps.pool.query('SELECT 1'),
-    deps.client.connection.workflowService.getSystemInfo({}),
+  const [postgres, temporal] = await Promise.all([
+    probe(deps, 'postgres', () => deps.pool.query('SELECT 1')),
+    probe(deps, 'temporal', () => deps.client.connection.workflowService.getSystemInfo({})),
   ]);
-  const [postgres, temporal] = checks.map((check) => (check.status === 'fulfilled' ? 'ok' : String(check.reason)));
   const ready = postgres === 'ok' && temporal === 'ok';
   return { status: ready ? 200 : 503, body: { ready, postgres, temporal } };
 }

@@ -24,6 +24,8 @@ export interface RunStore {
   /** Writes an audit event with the run's latest state (and a decision, if any) in one transaction; idempotent by (runId, seq). */
   record(input: RecordEventInput): Promise<void>;
   listRuns(filter?: RunFilter): Promise<RunSummary[]>;
+  /** How many runs are in each status, over all runs. */
+  countByStatus(): Promise<Record<string, number>>;
   getRun(runId: string): Promise<(RunSummary & { state: RunState }) | undefined>;
   events(runId: string): Promise<AuditEvent[]>;
 }
@@ -97,10 +99,15 @@ export function createPgRunStore(pool: pg.Pool): RunStore {
       const { rows } = await pool.query<RunRow>(
         `SELECT ${RUN_COLUMNS} FROM runs
          WHERE ($1::text IS NULL OR service = $1) AND ($2::text IS NULL OR status = $2)
-         ORDER BY started_at DESC LIMIT $3`,
+         ORDER BY started_at DESC, run_id DESC LIMIT $3`,
         [filter.service ?? null, filter.status ?? null, filter.limit ?? 50],
       );
       return rows.map(summary);
+    },
+
+    async countByStatus() {
+      const { rows } = await pool.query<{ status: string; runs: number }>('SELECT status, count(*)::int AS runs FROM runs GROUP BY status');
+      return Object.fromEntries(rows.map((row) => [row.status, row.runs]));
     },
 
     async getRun(runId) {

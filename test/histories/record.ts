@@ -25,6 +25,7 @@ const gate = { id: 'approve', approval: { approvers: ['incident-commander'], tim
 const unusedStore: RunStore = {
   record: async () => {},
   listRuns: async () => [],
+  countByStatus: async () => ({}),
   getRun: async () => undefined,
   events: async () => [],
 };
