@@ -5,7 +5,7 @@ import { failedAssertions } from '../definitions/assertions.ts';
 import { durationMs } from '../definitions/duration.ts';
 import type { ActionStep, ApprovalStep, PauseStep, Runbook, Step } from '../definitions/schema.ts';
 import { render } from '../definitions/templates.ts';
-import type { ApprovalDecision, ControlRequest, RunbookRunInput, RunState, RunStatus, StepState } from './definitions.ts';
+import { FINISHED, type ApprovalDecision, type ControlRequest, type RunbookRunInput, type RunState, type RunStatus, type StepState } from './definitions.ts';
 import { describeFailure, StepFailure } from './failures.ts';
 import { actionOptions, PRESETS } from './presets.ts';
 
@@ -58,7 +58,7 @@ export class RunbookRun {
   }
 
   get finished(): boolean {
-    return ['succeeded', 'failed', 'aborted'].includes(this.state.status);
+    return FINISHED.includes(this.state.status);
   }
 
   /** The step with this id, in either phase. */
