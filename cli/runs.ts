@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { loadRunbook } from '../definitions/load.ts';
-import { UserError, getRunState, sendControl, startRunbookRun, waitForRun } from '../runtime/runs.ts';
+import { UserError, getRunState, sendControl, startRunbookRun, unknownRun, waitForRun } from '../runtime/runs.ts';
 import { CONTROLS, type ControlName, type RunState } from '../workflows/definitions.ts';
 import { actingUser, print, printJson, withStack } from './context.ts';
 import { formatRunList, formatRunState, formatTimeline } from './format-run.ts';
@@ -72,7 +72,7 @@ function timelineCommand(): Command {
     .action(async (runId: string, options: { json?: boolean }) => {
       await withStack(async ({ store }) => {
         const events = await store.events(runId);
-        if (events.length === 0) throw new UserError(`no run ${runId}: list runs with \`golive runs\``);
+        if (events.length === 0) throw unknownRun(runId);
         print(events, options.json, formatTimeline);
       });
     });

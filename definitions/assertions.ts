@@ -35,7 +35,8 @@ export function parseAssertion(text: string): Assertion {
   return { text: text.trim(), path: path.split('.'), operator: op, expected: expected as Literal };
 }
 
-function lookup(value: unknown, path: string[]): unknown {
+/** The value at a dotted path (`rows.0.count`) in a step result; undefined where the path leads nowhere. */
+export function valueAt(value: unknown, path: readonly string[]): unknown {
   let current: unknown = value;
   for (const key of path) {
     if (current === null || typeof current !== 'object') return undefined;
@@ -59,7 +60,7 @@ function holds(actual: unknown, operator: Operator, expected: Literal): boolean 
 export function failedAssertions(texts: readonly string[], result: unknown): string[] {
   return texts.flatMap((text) => {
     const assertion = parseAssertion(text);
-    const actual = lookup(result, assertion.path);
+    const actual = valueAt(result, assertion.path);
     return holds(actual, assertion.operator, assertion.expected)
       ? []
       : [`assert ${assertion.text} failed: ${assertion.path.join('.')} is ${JSON.stringify(actual) ?? 'missing'}`];

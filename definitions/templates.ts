@@ -4,6 +4,8 @@
  * `steps.STEP.PATH` reads the result of an earlier step. Environment variables are not
  * placeholders: only targets name them, as ${NAME}, and only the worker resolves them.
  */
+import { valueAt } from './assertions.ts';
+
 const PLACEHOLDER = /\{\{\s*([\w.-]+)\s*\}\}/g;
 
 export interface TemplateContext {
@@ -32,13 +34,7 @@ export function placeholderProblem(name: string, earlierSteps: ReadonlySet<strin
 }
 
 function resolve(name: string, context: TemplateContext): unknown {
-  const path = name.split('.');
-  let current: unknown = context;
-  for (const key of path) {
-    if (current === null || typeof current !== 'object') return undefined;
-    current = (current as Record<string, unknown>)[key];
-  }
-  return current;
+  return valueAt(context, name.split('.'));
 }
 
 /** Fills placeholders; a string that is exactly one placeholder keeps the value's type. */

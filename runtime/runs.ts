@@ -47,7 +47,8 @@ export async function startRunbookRun(client: Client, options: StartRunOptions):
   return runId;
 }
 
-function unknownRun(runId: string): UserError {
+/** The answer to a run id golive does not know. */
+export function unknownRun(runId: string): UserError {
   return new UserError(`no run ${runId}: list runs with \`golive runs\``);
 }
 

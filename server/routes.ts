@@ -3,7 +3,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
-import { UserError, getRunState } from '../runtime/runs.ts';
+import { UserError, getRunState, unknownRun } from '../runtime/runs.ts';
 import type { RunStore } from '../store/runs.ts';
 
 export interface ServerDeps {
@@ -82,7 +82,7 @@ export function routes(deps: ServerDeps): Record<string, Handler> {
     },
     'GET /api/runs/:id/timeline': async ({ id = '' }) => {
       const events = await deps.store.events(id);
-      return events.length === 0 ? notFound(`no run ${id}`) : ok({ runId: id, events });
+      return events.length === 0 ? notFound(unknownRun(id).message) : ok({ runId: id, events });
     },
   };
 }

@@ -144,7 +144,7 @@ describe('/api/runs/:id', () => {
       [4, 'approval.requested', 'approve-failover'], [5, 'approval.approved', 'approve-failover'], [6, 'run.finished', undefined],
     ]);
     const unknown = await get('/api/runs/orders-failover-zz/timeline');
-    expect([unknown.status, unknown.json()]).toEqual([404, { error: 'no run orders-failover-zz' }]);
+    expect([unknown.status, unknown.json()]).toEqual([404, { error: 'no run orders-failover-zz: list runs with `golive runs`' }]);
   });
 });
 
