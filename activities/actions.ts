@@ -4,6 +4,10 @@ import { parseInput, type ActionCall } from './call.ts';
 import * as http from './http.ts';
 import { switchUpstream } from './nginx.ts';
 import * as postgres from './postgres.ts';
+import { createBackup, latestBackup, pruneBackups, verifyChecksum } from './backup.ts';
+import { restoreBackup } from './backup-restore.ts';
+import { health } from './drill-health.ts';
+import { verify } from './drill-verify.ts';
 import { dump, restore } from './postgres-backup.ts';
 import * as prometheus from './prometheus.ts';
 import type { ActionActivity, ActionDeps, ActionRequest } from './types.ts';
@@ -31,6 +35,14 @@ export function createActionActivities(deps: ActionDeps) {
     'postgres.promote': action('postgres.promote', deps, postgres.promote),
     'postgres.dump': action('postgres.dump', deps, (call) => dump(deps, call)),
     'postgres.restore': action('postgres.restore', deps, (call) => restore(deps, call)),
+    'postgres.drop-database': action('postgres.drop-database', deps, postgres.dropDatabase),
+    'backup.create': action('backup.create', deps, (call) => createBackup(deps, call)),
+    'backup.prune': action('backup.prune', deps, (call) => pruneBackups(deps, call)),
+    'backup.latest': action('backup.latest', deps, latestBackup),
+    'backup.verify-checksum': action('backup.verify-checksum', deps, verifyChecksum),
+    'backup.restore': action('backup.restore', deps, (call) => restoreBackup(deps, call)),
+    'drill.verify': action('drill.verify', deps, verify),
+    'drill.health': action('drill.health', deps, health),
     'nginx.switch-upstream': action('nginx.switch-upstream', deps, switchUpstream),
     'route53.upsert-record': action('route53.upsert-record', deps, (call) => upsertRecord(deps.env, call)),
     'autoscaling.set-capacity': action('autoscaling.set-capacity', deps, (call) => setCapacity(deps.env, call)),

@@ -16,7 +16,14 @@ export type FailureType =
   | 'ConfigInvalid'
   | 'NotFound'
   | 'InvalidCapacity'
-  | 'AwsRequestFailed';
+  | 'AwsRequestFailed'
+  | 'HealthCheckFailed'
+  | 'SlackRejected'
+  | 'NoBackup'
+  | 'ManifestInvalid'
+  | 'StoreFailed'
+  | 'ChecksumMismatch'
+  | 'VerificationFailed';
 
 /** A failure that retrying cannot fix: the step fails at once with this message. */
 export function businessFailure(message: string, type: FailureType, cause?: unknown): ApplicationFailure {

@@ -1,45 +1,14 @@
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
 import { stepTarget, type ActionCall, type ResolvedTarget } from './call.ts';
-import { cancellationSignal, withHeartbeats } from './context.ts';
-import { businessFailure, type FailureType } from './failures.ts';
+import { businessFailure } from './failures.ts';
+import { runTool } from './pg-tool.ts';
 import { libpqEnvironment, rethrowPg, withClient } from './postgres-client.ts';
 import type { ActionDeps } from './types.ts';
-
-interface ToolRun {
-  tool: 'pg_dump' | 'pg_restore';
-  args: string[];
-  env: Record<string, string>;
-  context: string;
-  type: FailureType;
-}
-
-/** Runs a Postgres client tool with connection settings in its environment, heartbeating meanwhile. */
-function runTool(deps: ActionDeps, run: ToolRun): Promise<void> {
-  const binary = join(deps.pgBin, run.tool);
-  const finished = new Promise<void>((done, fail) => {
-    const options = { env: { PATH: process.env.PATH ?? '', ...run.env }, maxBuffer: 16 * 1024 * 1024, signal: cancellationSignal() };
-    execFile(binary, run.args, options, (error, _stdout, stderr) => {
-      if (!error) return done();
-      if (error.name === 'AbortError') return fail(new Error(`${run.context}: cancelled`, { cause: error }));
-      if ('code' in error && error.code === 'ENOENT') {
-        return fail(businessFailure(`${run.context}: ${run.tool} not found at ${binary}`, run.type));
-      }
-      const detail = stderr.trim().split('\n').slice(-5).join('\n') || error.message;
-      fail(transientOutput(detail) ? new Error(`${run.context}: ${detail}`) : businessFailure(`${run.context}: ${detail}`, run.type));
-    });
-  });
-  return withHeartbeats(finished);
-}
-
-function transientOutput(stderr: string): boolean {
-  return /connection refused|could not connect|server closed the connection|timeout expired|the database system is (starting up|shutting down)/i.test(stderr);
-}
 
 async function sha256Of(file: string): Promise<string> {
   const hash = createHash('sha256');
@@ -62,6 +31,63 @@ export async function dump(deps: ActionDeps, call: ActionCall<'postgres.dump'>) 
   }
   await rename(partial, file);
   return { file, bytes: (await stat(file)).size, sha256: await sha256Of(file) };
+}
+
+/**
+ * Restores a pg_dump -Fc file into a new database on the target's server, with the marker
+ * scheme of restoreOnce.
+ */
+export async function restore(deps: ActionDeps, call: ActionCall<'postgres.restore'>) {
+  const target = stepTarget(call, 'postgres');
+  const { database } = call.input;
+  const file = resolve(call.input.file);
+  const context = `cannot restore ${call.input.file} into ${database} on ${target.name}`;
+  if (!existsSync(file)) throw businessFailure(`${context}: the backup file does not exist`, 'BackupMissing');
+  return restoreOnce({ target, database, key: call.request.idempotencyKey, context }, () => {
+    const args = [...PG_RESTORE_ARGS, `--dbname=${database}`, file];
+    return runTool(deps, { tool: 'pg_restore', args, env: libpqEnvironment(target, database), context, type: 'RestoreFailed' });
+  });
+}
+
+/** pg_restore options every golive restore uses: objects owned by whoever restores, stop at the first error. */
+export const PG_RESTORE_ARGS = ['--no-owner', '--no-privileges', '--exit-on-error', '--no-password'] as const;
+
+export interface RestorePlace {
+  target: ResolvedTarget<'postgres'>;
+  database: string;
+  /** The step's idempotency key: the same on every retry. */
+  key: string;
+  context: string;
+}
+
+/**
+ * Creates `database` and runs `load` to fill it. The database is marked with the step's
+ * idempotency key: a retry drops its own half-restored database and starts again, or reports a
+ * restore that already finished; any other database of that name is left alone and the step
+ * fails. A load that fails for good drops the database it made.
+ */
+export async function restoreOnce(place: RestorePlace, load: () => Promise<void>): Promise<{ database: string; tables: number }> {
+  const { target, database, key, context } = place;
+  const state = await withClient(target, context, async (client) => {
+    try {
+      return await prepareDatabase(client, database, key);
+    } catch (error) {
+      return rethrowPg(error, context, 'RestoreFailed');
+    }
+  });
+  if (state === 'foreign') {
+    throw businessFailure(`${context}: database ${database} already exists and was not created by this step`, 'DatabaseExists');
+  }
+  if (state !== 'done') {
+    try {
+      await load();
+    } catch (error) {
+      if (error instanceof ApplicationFailure && error.nonRetryable) await dropOwnDatabase(target, database, context);
+      throw error;
+    }
+    await withClient(target, context, (client) => markDatabase(client, database, marker(key, 'done')));
+  }
+  return { database, tables: await userTables(target, database, context) };
 }
 
 type RestoreState = 'absent' | 'started' | 'done' | 'foreign';
@@ -90,42 +116,6 @@ async function userTables(target: ResolvedTarget<'postgres'>, database: string, 
     );
     return rows[0]?.tables ?? 0;
   }, database);
-}
-
-/**
- * Restores a pg_dump -Fc file into a new database on the target's server. The database is
- * marked with the step's idempotency key: a retry drops its own half-restored database and
- * starts again, or reports a restore that already finished; any other database of that name
- * is left alone and the step fails.
- */
-export async function restore(deps: ActionDeps, call: ActionCall<'postgres.restore'>) {
-  const target = stepTarget(call, 'postgres');
-  const { database } = call.input;
-  const file = resolve(call.input.file);
-  const context = `cannot restore ${call.input.file} into ${database} on ${target.name}`;
-  if (!existsSync(file)) throw businessFailure(`${context}: the backup file does not exist`, 'BackupMissing');
-  const key = call.request.idempotencyKey;
-  const state = await withClient(target, context, async (client) => {
-    try {
-      return await prepareDatabase(client, database, key);
-    } catch (error) {
-      return rethrowPg(error, context, 'RestoreFailed');
-    }
-  });
-  if (state === 'foreign') {
-    throw businessFailure(`${context}: database ${database} already exists and was not created by this step`, 'DatabaseExists');
-  }
-  if (state !== 'done') {
-    const args = ['--no-owner', '--no-privileges', '--exit-on-error', '--no-password', `--dbname=${database}`, file];
-    try {
-      await runTool(deps, { tool: 'pg_restore', args, env: libpqEnvironment(target, database), context, type: 'RestoreFailed' });
-    } catch (error) {
-      if (error instanceof ApplicationFailure && error.nonRetryable) await dropOwnDatabase(target, database, context);
-      throw error;
-    }
-    await withClient(target, context, (client) => markDatabase(client, database, marker(key, 'done')));
-  }
-  return { database, tables: await userTables(target, database, context) };
 }
 
 /** A restore that cannot succeed leaves no half-filled database behind to block the next run. */

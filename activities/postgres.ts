@@ -8,9 +8,11 @@ import { jsonSafe, rethrowPg, withClient } from './postgres-client.ts';
 
 const MAX_ROWS = 100;
 
+/** Runs `with.sql` on the target's database, or on `with.database` of the same server. */
 export async function query(call: ActionCall<'postgres.query'>) {
   const target = stepTarget(call, 'postgres');
-  const context = `postgres.query on ${target.name}`;
+  const { database } = call.input;
+  const context = `postgres.query on ${target.name}${database === undefined ? '' : ` (database ${database})`}`;
   return withClient(target, context, async (client) => {
     let outcome: pg.QueryResult | pg.QueryResult[];
     try {
@@ -25,6 +27,38 @@ export async function query(call: ActionCall<'postgres.query'>) {
       rows: rows.slice(0, MAX_ROWS).map((row: unknown) => jsonSafe(row)),
       truncated: rows.length > MAX_ROWS,
     };
+  }, database);
+}
+
+/** The database a postgres target's URL names (empty when it names none). */
+function ownDatabase(target: ResolvedTarget<'postgres'>): string {
+  try {
+    return decodeURIComponent(new URL(target.spec.url).pathname.replace(/^\//, ''));
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Drops `with.database` on the target's server, ending its sessions (a drill's scratch copy).
+ * Idempotent: a database that is already gone reports dropped: false. Never drops the
+ * target's own database.
+ */
+export async function dropDatabase(call: ActionCall<'postgres.drop-database'>) {
+  const target = stepTarget(call, 'postgres');
+  const { database } = call.input;
+  const context = `cannot drop database ${database} on ${target.name}`;
+  if (database === ownDatabase(target)) {
+    throw businessFailure(`${context}: it is the database target ${target.name} connects to; name a scratch database such as a drill's restored copy`, 'InvalidInput');
+  }
+  return withClient(target, context, async (client) => {
+    const existing = await one(client, z.object({ found: z.boolean() }), 'SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS found', [database], context);
+    try {
+      await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(database)} WITH (FORCE)`);
+    } catch (error) {
+      rethrowPg(error, context, 'QueryFailed');
+    }
+    return { database, dropped: existing.found };
   });
 }
 

@@ -1,3 +1,4 @@
+import type { BackupEntry } from '../definitions/backup-manifest.ts';
 import type { Target } from '../definitions/targets.ts';
 
 /** What the workflow engine hands an action activity for one step attempt. */
@@ -21,4 +22,12 @@ export interface ActionDeps {
   env: Readonly<Record<string, string | undefined>>;
   /** Folder with pg_dump and pg_restore. */
   pgBin: string;
+  /** golive's own record of backups taken and pruned (Postgres); absent in tests of actions alone. */
+  backups?: BackupCatalog;
+}
+
+/** Where backup actions record what they wrote and deleted, for posture and audit. Idempotent. */
+export interface BackupCatalog {
+  recorded(entry: BackupEntry): Promise<void>;
+  pruned(service: string, backupIds: string[]): Promise<void>;
 }

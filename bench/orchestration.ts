@@ -11,6 +11,9 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import pg from 'pg';
 import { createActivities } from '../activities/index.ts';
+import { createNotifier } from '../activities/notify.ts';
+import { createLogger } from '../runtime/logger.ts';
+import { createPgProtectionStore } from '../store/protection.ts';
 import { parseRoles } from '../definitions/roles.ts';
 import { RunbookSchema } from '../definitions/schema.ts';
 import { ensureDatabase, startPostgres } from '../stack/postgres.ts';
@@ -65,7 +68,12 @@ export async function benchOrchestration(): Promise<void> {
       connection: await NativeConnection.connect({ address: temporal.address }),
       taskQueue,
       workflowsPath: fileURLToPath(new URL('./workflows.ts', import.meta.url)),
-      activities: createActivities({ store: createPgRunStore(pool), actions: { env: {}, pgBin: toolchain.pgBin ?? '' } }),
+      activities: createActivities({
+        store: createPgRunStore(pool),
+        actions: { env: {}, pgBin: toolchain.pgBin ?? '' },
+        drills: createPgProtectionStore(pool),
+        notifier: createNotifier({ slack: { apiUrl: 'https://slack.com/api/' }, logger: createLogger('silent', 'golive-bench') }),
+      }),
     });
     await worker.runUntil(async () => {
       const golive: number[] = [];

@@ -1,32 +1,39 @@
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import pg from 'pg';
-import { loadConfig } from '../config/env.ts';
+import { installHeartbeat, runHeartbeat } from '../activities/heartbeat.ts';
+import { loadConfig, type Config } from '../config/env.ts';
+import { formatMeasured } from '../definitions/drill-measure.ts';
 import { loadRunbook } from '../definitions/load.ts';
-import { parseRoles } from '../definitions/roles.ts';
 import { connectClient, createPool, type Endpoints } from '../runtime/connections.ts';
 import { startEmbeddedStack, type EmbeddedStack } from '../runtime/embedded.ts';
 import { createLogger, installTemporalRuntime } from '../runtime/logger.ts';
-import { UserError, sendControl, startRunbookRun, waitForRun, waitForState } from '../runtime/runs.ts';
+import { readPosture } from '../runtime/posture.ts';
+import { startProtectionRun, type ProtectionKind } from '../runtime/protection.ts';
+import { UserError, waitForRun } from '../runtime/runs.ts';
 import { startServices } from '../runtime/services.ts';
 import { readLiveStack } from '../runtime/stack-file.ts';
 import { ensureDatabase } from '../stack/postgres.ts';
-import { createPgRunStore, type RunStore } from '../store/runs.ts';
-import type { RunState } from '../workflows/definitions.ts';
-import { formatRunState, formatTimeline } from './format-run.ts';
+import { createPgProtectionStore } from '../store/protection.ts';
+import { createPgRunStore } from '../store/runs.ts';
+import type { DrillRecord } from '../workflows/definitions.ts';
+import { formatBackup, formatDrill } from './format-drill.ts';
+import { formatPosture } from './posture.ts';
 
-const RUNBOOK = 'runbooks/orders-restore-demo.yaml';
-const RUNBOOK_FILE = fileURLToPath(new URL(`../${RUNBOOK}`, import.meta.url));
+const RUNBOOK = 'runbooks/orders-drill-demo.yaml';
+const RUNBOOKS_DIR = fileURLToPath(new URL('../runbooks', import.meta.url));
 const TASK_QUEUE = 'golive-demo';
-/** The demo's people: an SRE who starts runs and an incident commander who approves them. */
-const ROLES = parseRoles('sam=release-manager,ivan=incident-commander');
-const ORDERS = 20_000;
+const ORDERS = 50_000;
+/** Writes after the backup: what a disaster now would lose, and what the drill must measure. */
+const WRITES_AFTER_BACKUP_MS = 5_000;
 
 const say = (text: string) => console.log(`\n== ${text}`);
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 /** A sample orders database next to golive's own, and the environment the demo runbook names. */
-async function prepareSampleData(databaseUrl: string): Promise<void> {
+async function prepareSampleData(databaseUrl: string, config: Config): Promise<string> {
   const admin = new URL(databaseUrl);
   admin.pathname = '/postgres';
   const ordersUrl = await ensureDatabase(admin.toString(), 'orders_demo');
@@ -42,62 +49,102 @@ async function prepareSampleData(databaseUrl: string): Promise<void> {
   } finally {
     await orders.end();
   }
-  const recovered = new URL(admin);
-  recovered.pathname = '/orders_recovery';
-  Object.assign(process.env, { DEMO_ORDERS_URL: ordersUrl, DEMO_RECOVERY_SERVER_URL: admin.toString(), DEMO_RECOVERED_URL: recovered.toString() });
+  Object.assign(process.env, {
+    DEMO_ORDERS_URL: ordersUrl,
+    DEMO_RECOVERY_SERVER_URL: admin.toString(),
+    DEMO_BACKUP_DIR: resolve(config.home, 'backups'),
+  });
+  return ordersUrl;
 }
 
-async function approveAsBoth(stack: { client: Client; store: RunStore }, runId: string): Promise<void> {
-  await waitForState(stack.client, runId, (state) => state.status === 'waiting-approval');
-  console.log(`run waits at gate approve-restore; sam (who started it) tries to approve:`);
-  await sendControl(stack, runId, 'approve', { actor: 'sam' }).catch((error: Error) => console.log(`  refused: ${error.message}`));
-  console.log('ivan (incident-commander) approves, through the same update as `golive approve RUN --as ivan`:');
-  console.log(`  ${await sendControl(stack, runId, 'approve', { actor: 'ivan', comment: 'restore drill, go' })}`);
-  await waitForState(stack.client, runId, (state) => state.currentStep === 'observe');
+/** New orders arrive while the heartbeat beats: the writes a backup taken earlier does not hold. */
+async function keepWriting(ordersUrl: string, ms: number): Promise<number> {
+  const client = new pg.Client({ connectionString: ordersUrl });
+  await client.connect();
+  let written = 0;
+  try {
+    for (const until = Date.now() + ms; Date.now() < until; written += 1) {
+      await client.query(`INSERT INTO orders SELECT coalesce(max(id), 0) + 1, 'customer-new', 4200, now() FROM orders`);
+      await sleep(100);
+    }
+  } finally {
+    await client.end();
+  }
+  return written;
 }
 
-async function showRun(stack: { client: Client; store: RunStore }, runId: string): Promise<RunState> {
-  const state = await waitForRun(stack.client, stack.store, runId);
-  console.log(`\n${formatRunState(state)}\n\ntimeline (audit trail):\n${formatTimeline(await stack.store.events(runId))}`);
-  return state;
+async function newestHeartbeat(ordersUrl: string): Promise<Date> {
+  const client = new pg.Client({ connectionString: ordersUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ newest: Date }>('SELECT max(beat_at) AS newest FROM golive_heartbeat');
+    return rows[0]!.newest;
+  } finally {
+    await client.end();
+  }
 }
 
-async function tellTheStory(endpoints: Endpoints): Promise<boolean> {
+async function runAndWait(client: Client, kind: ProtectionKind, requestedBy: string): Promise<string> {
+  const runbook = await loadRunbook(fileURLToPath(new URL(`../${RUNBOOK}`, import.meta.url)));
+  const runId = await startProtectionRun(client, { kind, runbook, requestedBy, taskQueue: TASK_QUEUE, source: RUNBOOK });
+  console.log(`started ${kind} ${runId}`);
+  await client.workflow.getHandle(runId).result().catch(() => undefined);
+  return runId;
+}
+
+async function tellTheStory(endpoints: Endpoints, ordersUrl: string): Promise<boolean> {
   const config = loadConfig();
-  const runbook = await loadRunbook(RUNBOOK_FILE);
   const client = await connectClient(config, endpoints.temporalAddress);
   const pool = createPool(endpoints.databaseUrl);
-  const stack = { client, store: createPgRunStore(pool) };
+  const runs = createPgRunStore(pool);
+  const protection = createPgProtectionStore(pool);
+  const stopHeartbeat = new AbortController();
   try {
-    const start = () => startRunbookRun(client, { runbook, requestedBy: 'sam', roles: ROLES, taskQueue: TASK_QUEUE, source: RUNBOOK });
+    say('the heartbeat writer starts: one row a second in golive_heartbeat (`golive heartbeat run`)');
+    await installHeartbeat(ordersUrl);
+    const beating = runHeartbeat(ordersUrl, { intervalMs: 1_000, signal: stopHeartbeat.signal });
+    await sleep(2_000);
 
-    say(`run 1: ${RUNBOOK}, started by sam, approved by ivan, observation pause ended early`);
-    const first = await start();
-    console.log(`started ${first}`);
-    await approveAsBoth(stack, first);
-    console.log(`the copy is verified; ivan ends the observation pause: ${await sendControl(stack, first, 'resume', { actor: 'ivan' })}`);
-    const firstState = await showRun(stack, first);
+    say(`backup: pg_dump of orders_demo streamed into ${process.env.DEMO_BACKUP_DIR} with a manifest (\`golive backup run ${RUNBOOK}\`)`);
+    const backupId = await runAndWait(client, 'backup', 'sam');
+    const backup = await waitForRun(client, runs, backupId);
+    console.log(formatBackup(backup));
+    const lastBeatInBackup = await newestHeartbeat(ordersUrl);
 
-    say('run 2: the same runbook, aborted during the observation pause: the restore is compensated');
-    const second = await start();
-    console.log(`started ${second}`);
-    await approveAsBoth(stack, second);
-    console.log(`ivan aborts: ${await sendControl(stack, second, 'abort', { actor: 'ivan', comment: 'demo: abort after restore' })}`);
-    const secondState = await showRun(stack, second);
+    say(`${WRITES_AFTER_BACKUP_MS / 1_000} seconds of new orders and heartbeats: the data a disaster now would lose`);
+    console.log(`${await keepWriting(ordersUrl, WRITES_AFTER_BACKUP_MS)} new orders written after the backup`);
 
-    const rolledBack = secondState.rollback.every((step) => step.status === 'succeeded') && secondState.rollback.length > 0;
-    say(`result: run 1 ${firstState.status}, run 2 ${secondState.status}${rolledBack ? ' and rolled back' : ''}`);
-    console.log('list them again with `golive runs` while `golive dev` runs; the state is kept in .golive/');
-    return firstState.status === 'succeeded' && secondState.status === 'aborted' && rolledBack;
+    say(`drill: restore the newest backup into a scratch database, verify it, measure RPO and RTO (\`golive drill run ${RUNBOOK}\`)`);
+    const drillId = await runAndWait(client, 'drill', 'sam');
+    const drill = await protection.getDrill(drillId);
+    if (!drill) throw new UserError(`drill ${drillId} was not recorded; see \`golive status ${drillId}\``);
+    console.log(formatDrill(drill));
+    stopHeartbeat.abort();
+    await beating;
+    explainRpo(drill, lastBeatInBackup);
+
+    say('posture: every protected service, its objectives, last backup and last drill (`golive posture`)');
+    console.log(formatPosture(await readPosture(protection, RUNBOOKS_DIR)));
+    console.log('\nschedule them: `golive backup schedule RUNBOOK --cron "0 2 * * *"`, `golive drill schedule RUNBOOK --cron "0 4 * * 1"`');
+    return backup.status === 'succeeded' && drill.status === 'passed';
   } finally {
+    stopHeartbeat.abort();
     await client.connection.close();
     await pool.end();
   }
 }
 
+/** Measured RPO next to the ground truth read from the source's own heartbeat table. */
+function explainRpo(drill: DrillRecord, lastBeatInBackup: Date): void {
+  const { rpoMs, rpoSource } = drill.measured;
+  if (rpoMs === undefined) return;
+  const truth = Date.parse(drill.declaredAt) - lastBeatInBackup.getTime();
+  console.log(`\nmeasured RPO ${formatMeasured(rpoMs)} from the newest ${rpoSource} in the restored copy; the source's own heartbeat table says the backup's last beat was ${formatMeasured(truth)} before the disaster was declared`);
+}
+
 export function demoCommand(): Command {
   return new Command('demo')
-    .description('run the demo runbook through the engine on the embedded stack (or a running `golive dev`) and print its timeline')
+    .description('tell the DR story on the embedded stack (or a running `golive dev`): backup, writes, drill with measured RPO/RTO, posture')
     .action(async () => {
       const config = loadConfig();
       const logger = createLogger('error', 'golive-demo');
@@ -113,11 +160,11 @@ export function demoCommand(): Command {
       }
       const endpoints: Endpoints = live ?? embedded!;
       try {
-        await prepareSampleData(endpoints.databaseUrl);
-        console.log(`sample database orders_demo holds ${ORDERS} orders`);
+        const ordersUrl = await prepareSampleData(endpoints.databaseUrl, config);
+        console.log(`sample database orders_demo holds ${ORDERS}+ orders`);
         const services = await startServices(config, endpoints, { worker: true, http: false, taskQueue: TASK_QUEUE, logger });
         try {
-          if (!(await tellTheStory(endpoints))) throw new UserError('the demo did not end as expected; see the timelines above');
+          if (!(await tellTheStory(endpoints, ordersUrl))) throw new UserError('the demo did not end as expected; see the output above');
         } finally {
           await services.stop();
         }

@@ -1,5 +1,10 @@
 import { Command, CommanderError } from 'commander';
+import { adviseCommand } from './advise.ts';
+import { drillHistoryCommand } from './drill-history.ts';
+import { heartbeatCommand } from './heartbeat.ts';
+import { postureCommand } from './posture.ts';
 import { processCommands } from './processes.ts';
+import { backupCommand, drillCommand } from './protection.ts';
 import { demoCommand } from './demo.ts';
 import { runCommands } from './runs.ts';
 import { validateCommand } from './validate.ts';
@@ -9,7 +14,7 @@ const program = new Command('golive')
   .showHelpAfterError()
   .exitOverride();
 
-for (const command of [validateCommand(), ...runCommands(), ...processCommands(), demoCommand()]) program.addCommand(command);
+for (const command of [validateCommand(), ...runCommands(), backupCommand(), drillCommand([drillHistoryCommand()]), postureCommand(), adviseCommand(), heartbeatCommand(), ...processCommands(), demoCommand()]) program.addCommand(command);
 
 try {
   await program.parseAsync(process.argv);

@@ -27,6 +27,10 @@ const EnvSchema = z.object({
   GOLIVE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TEMPORAL_CLI: z.string().trim().min(1).optional(),
   GOLIVE_PG_BIN: z.string().trim().min(1).optional(),
+  GOLIVE_RUNBOOKS_DIR: z.string().trim().min(1).default('runbooks'),
+  SLACK_BOT_TOKEN: z.string().trim().regex(/^xox[a-z]-/, 'must be a Slack bot token (xoxb-...)').optional(),
+  GOLIVE_SLACK_CHANNEL: z.string().trim().min(1).optional(),
+  SLACK_API_URL: z.string().trim().url('must be a URL like https://slack.com/api/').default('https://slack.com/api/'),
 });
 
 export interface Config {
@@ -38,6 +42,10 @@ export interface Config {
   home: string;
   logLevel: z.infer<typeof EnvSchema>['GOLIVE_LOG_LEVEL'];
   tools: { temporalCli?: string; pgBin?: string };
+  /** Where posture finds the runbooks of every protected service. */
+  runbooksDir: string;
+  /** Drill results go to this channel when both are set; otherwise to the log only. */
+  slack: { token?: string; channel?: string; apiUrl: string };
 }
 
 export class ConfigError extends Error {
@@ -67,6 +75,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     home: value.GOLIVE_HOME,
     logLevel: value.GOLIVE_LOG_LEVEL,
     tools: { temporalCli: value.TEMPORAL_CLI, pgBin: value.GOLIVE_PG_BIN },
+    runbooksDir: value.GOLIVE_RUNBOOKS_DIR,
+    slack: { token: value.SLACK_BOT_TOKEN, channel: value.GOLIVE_SLACK_CHANNEL, apiUrl: value.SLACK_API_URL },
   };
 }
 

@@ -18,6 +18,9 @@ export interface ActionSpec {
 
 const literal = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 const hostPort = z.string().regex(/^[\w.-]+:\d+$/, 'must be HOST:PORT');
+/** A database name golive creates or drops: plain lower-case, or filled in from a placeholder. */
+const scratchDatabase = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case database name like orders_recovery');
+const BACKUP_STORES = ['filesystem', 's3'] as const;
 
 export const ACTIONS = {
   noop: {
@@ -58,7 +61,12 @@ export const ACTIONS = {
   'postgres.query': {
     summary: 'runs SQL and returns its rows (first 100)',
     targets: ['postgres'],
-    with: z.strictObject({ sql: nonEmpty, params: z.array(literal).default([]) }),
+    with: z.strictObject({
+      sql: nonEmpty,
+      params: z.array(literal).default([]),
+      /** Another database on the same server (a drill's scratch copy); default the target's own. */
+      database: scratchDatabase.optional(),
+    }),
   },
   'postgres.replication-lag': {
     summary: 'measures how far a standby trails its primary (WAL bytes and seconds)',
@@ -79,7 +87,65 @@ export const ACTIONS = {
   'postgres.restore': {
     summary: 'restores a pg_dump -Fc file into a new database on the target server',
     targets: ['postgres'],
-    with: z.strictObject({ file: nonEmpty, database: identifier.or(z.string().regex(/^[a-z_][a-z0-9_]*$/)) }),
+    with: z.strictObject({ file: nonEmpty, database: scratchDatabase }),
+  },
+  'postgres.drop-database': {
+    summary: 'drops a database on the target server if it exists (a drill scratch copy)',
+    targets: ['postgres'],
+    with: z.strictObject({ database: scratchDatabase }),
+  },
+  'backup.create': {
+    summary: 'streams pg_dump -Fc of the target database into a backup store, with a manifest',
+    targets: ['postgres'],
+    with: z.strictObject({
+      store: identifier,
+      service: identifier,
+      /** Names the backup in the store; the same on every retry of the step. */
+      backupId: nonEmpty,
+      /** Rows per table fingerprinted in the manifest, for drills to compare. */
+      sampleRows: z.number().int().min(0).default(1000),
+    }),
+    targetRefs: { store: BACKUP_STORES },
+  },
+  'backup.prune': {
+    summary: 'deletes backups beyond the retention policy (keep N, max age); never the newest',
+    targets: BACKUP_STORES,
+    with: z.strictObject({
+      service: identifier,
+      keep: z.number().int().min(1).optional(),
+      maxAge: durationText.optional(),
+    }),
+  },
+  'backup.latest': {
+    summary: "finds the newest complete backup of a service in a store and returns its manifest summary",
+    targets: BACKUP_STORES,
+    with: z.strictObject({ service: identifier }),
+  },
+  'backup.verify-checksum': {
+    summary: "reads a backup back from its store and checks its size and sha256 against the manifest",
+    targets: BACKUP_STORES,
+    with: z.strictObject({ service: identifier, backupId: nonEmpty }),
+  },
+  'backup.restore': {
+    summary: 'restores a backup from a store into a new database on the target server',
+    targets: ['postgres'],
+    with: z.strictObject({ store: identifier, service: identifier, backupId: nonEmpty, database: scratchDatabase }),
+    targetRefs: { store: BACKUP_STORES },
+  },
+  'drill.verify': {
+    summary: 'checks a restored database against its backup manifest: tables, row counts, sample checksums',
+    targets: ['postgres'],
+    with: z.strictObject({ store: identifier, service: identifier, backupId: nonEmpty, database: scratchDatabase }),
+    targetRefs: { store: BACKUP_STORES },
+  },
+  'drill.health': {
+    summary: 'polls a health query on a database until it passes; reports when it first passed',
+    targets: ['postgres'],
+    with: z.strictObject({
+      database: scratchDatabase.optional(),
+      sql: nonEmpty.default('SELECT 1'),
+      within: durationText.default('5m'),
+    }),
   },
   'nginx.switch-upstream': {
     summary: 'points an nginx upstream at new servers and reloads nginx',

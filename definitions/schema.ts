@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { durationText, identifier, nonEmpty } from './fields.ts';
 import { ROLES } from './roles.ts';
 import { approvalGate, checkActionStep, checkReferences, StepInput } from './steps.ts';
+import { BackupPolicy, checkProtection, DrillPolicy } from './protection.ts';
 import { TargetSchema } from './targets.ts';
 
 export type { ActionStep, ApprovalStep, PauseStep, Step } from './steps.ts';
@@ -30,11 +31,16 @@ export const RunbookSchema = z
       strategy: z.enum(STRATEGIES),
       objectives: z.strictObject({ rpo: durationText, rto: durationText }),
       targets: z.record(identifier, TargetSchema).default({}),
+      backup: BackupPolicy.optional(),
+      drill: DrillPolicy.optional(),
       steps: z.array(StepInput).min(1, 'a runbook needs at least one step'),
       rollback: z.array(StepInput).default([]),
     }),
   })
-  .superRefine((runbook, ctx) => checkReferences(runbook.spec, ctx));
+  .superRefine((runbook, ctx) => {
+    checkReferences(runbook.spec, ctx);
+    checkProtection(runbook.spec, ctx);
+  });
 
 export type Runbook = z.output<typeof RunbookSchema>;
 

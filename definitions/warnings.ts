@@ -1,6 +1,7 @@
+import { cheapestFitting, missedObjective, STRATEGY_BANDS } from './advisor.ts';
 import { durationMs, formatDuration } from './duration.ts';
 import type { PathSegment } from './problems.ts';
-import { STRATEGIES, type Checklist, type RolloutPlan, type Runbook, type Strategy } from './schema.ts';
+import type { Checklist, RolloutPlan, Runbook } from './schema.ts';
 import { placeholders } from './templates.ts';
 
 /** A valid definition together with its kind, so rules can narrow on `kind`. */
@@ -20,36 +21,17 @@ export interface Finding {
  */
 export type WarningRule = (parsed: ParsedDefinition) => Finding[];
 
-/**
- * The tightest objectives each strategy is built for. Tighter targets than these are a sign
- * the strategy will not meet them in a real disaster.
- */
-const STRATEGY_FLOORS: Record<Strategy, { rpo: string; rto: string; typical: string }> = {
-  'backup-restore': { rpo: '1h', rto: '1h', typical: 'RPO hours to a day, RTO about a day' },
-  'pilot-light': { rpo: '1m', rto: '30m', typical: 'RPO minutes to hours, RTO hours' },
-  'warm-standby': { rpo: '10s', rto: '5m', typical: 'RPO minutes, RTO minutes to hours' },
-  'active-active': { rpo: '0s', rto: '0s', typical: 'RPO and RTO near zero' },
-};
-
-function fits(strategy: Strategy, rpoMs: number, rtoMs: number): boolean {
-  const floor = STRATEGY_FLOORS[strategy];
-  return rpoMs >= durationMs(floor.rpo) && rtoMs >= durationMs(floor.rto);
-}
-
-/** Objectives tighter than the chosen DR strategy can usually meet. */
+/** Objectives tighter than the chosen DR strategy can usually meet; the bands are the advisor's. */
 export const objectivesFitStrategy: WarningRule = (parsed) => {
   if (parsed.kind !== 'Runbook') return [];
   const { strategy, objectives } = parsed.definition.spec;
-  const rpoMs = durationMs(objectives.rpo);
-  const rtoMs = durationMs(objectives.rto);
-  if (fits(strategy, rpoMs, rtoMs)) return [];
-  const floor = STRATEGY_FLOORS[strategy];
-  const better = STRATEGIES.find((candidate) => fits(candidate, rpoMs, rtoMs)) ?? 'active-active';
-  const field = rpoMs < durationMs(floor.rpo) ? 'rpo' : 'rto';
-  const value = formatDuration(field === 'rpo' ? rpoMs : rtoMs);
+  const asked = { rpoMs: durationMs(objectives.rpo), rtoMs: durationMs(objectives.rto) };
+  const field = missedObjective(strategy, asked);
+  if (field === undefined) return [];
+  const value = formatDuration(field === 'rpo' ? asked.rpoMs : asked.rtoMs);
   return [{
     path: ['spec', 'objectives', field],
-    message: `${field} ${value} is tighter than ${strategy} usually achieves (${floor.typical}); consider ${better}`,
+    message: `${field} ${value} is tighter than ${strategy} usually achieves (${STRATEGY_BANDS[strategy].typical}); consider ${cheapestFitting(asked)}`,
   }];
 };
 

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/env.ts';
 import { startHttpServer, type HttpServer } from '../server/http.ts';
 import { migrate } from '../store/migrate.ts';
+import { createPgProtectionStore } from '../store/protection.ts';
 import { createPgRunStore } from '../store/runs.ts';
 import { connectClient, connectWorkerConnection, createPool, type Endpoints } from './connections.ts';
 import { createWorker } from './worker.ts';
@@ -34,11 +35,11 @@ export async function startServices(config: Config, endpoints: Endpoints, option
   if (options.worker) {
     const connection = await connectWorkerConnection(config, endpoints.temporalAddress);
     closeWorkerConnection = () => connection.close();
-    worker = await createWorker({ connection, pool, config, taskQueue: options.taskQueue });
+    worker = await createWorker({ connection, pool, config, taskQueue: options.taskQueue, logger: options.logger });
     running = worker.run();
   }
   const http = options.http
-    ? await startHttpServer({ store: createPgRunStore(pool), client, pool }, { host: config.http.host, port: options.httpPort ?? config.http.port, logger: options.logger })
+    ? await startHttpServer({ store: createPgRunStore(pool), protection: createPgProtectionStore(pool), runbooksDir: config.runbooksDir, client, pool }, { host: config.http.host, port: options.httpPort ?? config.http.port, logger: options.logger })
     : undefined;
   return {
     http,

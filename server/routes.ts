@@ -3,11 +3,17 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
+import { readPosture } from '../runtime/posture.ts';
 import { UserError, getRunState, unknownRun } from '../runtime/runs.ts';
+import type { ProtectionStore } from '../store/protection.ts';
 import type { RunStore } from '../store/runs.ts';
 
 export interface ServerDeps {
   store: RunStore;
+  /** Backups and drills, for drill history and posture. */
+  protection: ProtectionStore;
+  /** Where posture reads the runbooks of protected services. */
+  runbooksDir: string;
   client: Client;
   pool: pg.Pool;
   registry: Registry;
@@ -29,6 +35,16 @@ const RunListQuery = z.object({
   service: z.string().min(1).optional(),
   status: z.string().min(1).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
+});
+
+const DrillListQuery = z.object({
+  service: z.string().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+});
+
+const badQuery = (error: z.ZodError): Reply => ({
+  status: 400,
+  body: { error: error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ') },
 });
 
 const READY_TIMEOUT_MS = 2_000;
@@ -67,9 +83,7 @@ export function routes(deps: ServerDeps): Record<string, Handler> {
     'GET /metrics': async () => ({ status: 200, body: await deps.registry.metrics(), contentType: deps.registry.contentType }),
     'GET /api/runs': async (_, query) => {
       const filter = RunListQuery.safeParse(Object.fromEntries(query));
-      if (!filter.success) {
-        return { status: 400, body: { error: filter.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ') } };
-      }
+      if (!filter.success) return badQuery(filter.error);
       return ok({ runs: await deps.store.listRuns(filter.data) });
     },
     'GET /api/runs/:id': async ({ id = '' }) => {
@@ -84,5 +98,15 @@ export function routes(deps: ServerDeps): Record<string, Handler> {
       const events = await deps.store.events(id);
       return events.length === 0 ? notFound(unknownRun(id).message) : ok({ runId: id, events });
     },
+    'GET /api/drills': async (_, query) => {
+      const filter = DrillListQuery.safeParse(Object.fromEntries(query));
+      if (!filter.success) return badQuery(filter.error);
+      return ok({ drills: await deps.protection.listDrills(filter.data) });
+    },
+    'GET /api/drills/:runId': async ({ runId = '' }) => {
+      const drill = await deps.protection.getDrill(runId);
+      return drill ? ok(drill) : notFound(`no drill ${runId}: list drills with \`golive drill history\``);
+    },
+    'GET /api/posture': async () => ok(await readPosture(deps.protection, deps.runbooksDir)),
   };
 }

@@ -102,8 +102,52 @@ export interface ApprovalDecision {
   at: string;
 }
 
+/** What kind of work a run is; `golive runs` shows it, and the runs table stores it. */
+export type RunKind = 'runbook' | 'backup' | 'drill';
+
 export interface RecordEventInput {
   event: AuditEvent;
-  run: { kind: 'runbook'; state: RunState };
+  run: { kind: RunKind; state: RunState };
   approval?: ApprovalDecision;
+}
+
+export const BACKUP_WORKFLOW = 'backupWorkflow';
+export const DRILL_WORKFLOW = 'drillWorkflow';
+
+/** A backup or drill of a runbook's service, started by a person or by a Temporal Schedule. */
+export interface ProtectionRunInput extends RunbookRunInput {
+  trigger: 'manual' | 'schedule';
+}
+
+export interface DrillRunInput extends ProtectionRunInput {
+  /** Take a fresh backup first instead of restoring the newest existing one. */
+  freshBackup?: boolean;
+}
+
+/** One restore-verification drill, as recorded in golive's Postgres and sent to the notifier. */
+export interface DrillRecord {
+  runId: string;
+  runbook: string;
+  service: string;
+  strategy: string;
+  trigger: 'manual' | 'schedule';
+  requestedBy: string;
+  status: 'passed' | 'failed';
+  /** Why the drill failed, with the numbers: "measured RPO 26h 0m exceeds objective 24h". */
+  reason?: string;
+  /** T_d: when the drill declared the disaster (the run's start). */
+  declaredAt: string;
+  /** When the health check on the restored copy first passed. */
+  recoveredAt?: string;
+  finishedAt: string;
+  backup?: { backupId: string; location: string; snapshotAt: string; bytes: number; sha256: string };
+  objectives: { rpo: string; rto: string; rpoMs: number; rtoMs: number };
+  measured: {
+    rpoMs?: number;
+    rtoMs?: number;
+    /** The newest committed timestamp found in the restored data, and where it came from. */
+    newestCommit?: string;
+    rpoSource?: 'heartbeat' | 'snapshot';
+  };
+  steps: Array<{ id: string; status: StepStatus; durationMs?: number; error?: string }>;
 }

@@ -1,1 +1,3 @@
 export { runbookWorkflow } from './runbook.ts';
+export { backupWorkflow } from './backup.ts';
+export { drillWorkflow } from './drill.ts';

@@ -9,11 +9,16 @@ export const PRESETS = {
     startToCloseTimeout: '10s',
     retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s' },
   } satisfies LocalActivityOptions,
+  /** golive's own records and notifications after a run: retried until they land, a few minutes at most each. */
+  bookkeeping: {
+    startToCloseTimeout: '1m',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 20 },
+  } satisfies ActivityOptions,
   /** An action step unless the runbook says otherwise. */
   action: { timeoutMs: 5 * 60_000, retries: 2 },
   actionRetry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
   /** Actions that heartbeat while they work: a dead worker is noticed within this, not at the step timeout. */
-  heartbeat: { timeout: '30s', actions: ['postgres.dump', 'postgres.restore', 'postgres.promote', 'http.burst'] as readonly string[] },
+  heartbeat: { timeout: '30s', actions: ['postgres.dump', 'postgres.restore', 'postgres.promote', 'http.burst', 'backup.create', 'backup.restore', 'drill.health'] as readonly string[] },
 } as const;
 
 export function actionOptions(step: ActionStep, phase: 'steps' | 'rollback'): ActivityOptions {

@@ -5,7 +5,7 @@ import { failedAssertions } from '../definitions/assertions.ts';
 import { durationMs } from '../definitions/duration.ts';
 import type { ActionStep, ApprovalStep, PauseStep, Runbook, Step } from '../definitions/schema.ts';
 import { render } from '../definitions/templates.ts';
-import { FINISHED, type ApprovalDecision, type ControlRequest, type RunbookRunInput, type RunState, type RunStatus, type StepState } from './definitions.ts';
+import { FINISHED, type ApprovalDecision, type ControlRequest, type RunbookRunInput, type RunKind, type RunState, type RunStatus, type StepState } from './definitions.ts';
 import { describeFailure, StepFailure } from './failures.ts';
 import { actionOptions, PRESETS } from './presets.ts';
 
@@ -13,6 +13,15 @@ type Activities = ReturnType<typeof createActivities>;
 const { recordEvent } = proxyLocalActivities<Activities>(PRESETS.auditWrite);
 
 type Phase = StepState['phase'];
+
+export interface RunOptions {
+  kind: RunKind;
+  /**
+   * Judges a run whose steps all succeeded; a returned reason fails it (a drill that restored
+   * fine but missed its RPO). Nothing is rolled back for a verdict: every step did its work.
+   */
+  verdict?: (state: RunState) => string | undefined;
+}
 type Outcome = { kind: 'succeeded' | 'skipped' | 'aborted' } | { kind: 'failed'; reason: string };
 
 const START_EVENT = { action: 'step.started', approval: 'approval.requested', pause: 'pause.started' } as const;
@@ -40,7 +49,7 @@ export class RunbookRun {
   private writes: Promise<void> = Promise.resolve();
   private readonly results: Record<string, unknown> = {};
 
-  constructor(readonly input: RunbookRunInput, runId: string) {
+  constructor(readonly input: RunbookRunInput, runId: string, readonly options: RunOptions = { kind: 'runbook' }) {
     this.runbook = input.runbook;
     const { metadata, spec } = input.runbook;
     this.state = {
@@ -85,7 +94,7 @@ export class RunbookRun {
   record(action: string, options: { actor?: string; stepId?: string; detail?: Record<string, unknown>; approval?: ApprovalDecision } = {}): Promise<void> {
     const event = { runId: this.state.runId, seq: ++this.seq, at: now(), actor: options.actor ?? 'golive', action, stepId: options.stepId, detail: options.detail };
     const state = JSON.parse(JSON.stringify(this.state)) as RunState;
-    const write = this.writes.then(() => recordEvent({ event, run: { kind: 'runbook', state }, approval: options.approval }));
+    const write = this.writes.then(() => recordEvent({ event, run: { kind: this.options.kind, state }, approval: options.approval }));
     this.writes = write.catch(() => undefined);
     return write;
   }
@@ -111,7 +120,12 @@ export class RunbookRun {
       if (!isCancellation(error)) throw error;
       this.abortRequest ??= { actor: 'temporal', comment: 'the workflow was cancelled' };
     }
-    await CancellationScope.nonCancellable(() => this.finish(failure, compensations.reverse()));
+    const verdict = failure === undefined && !this.abortRequest ? this.options.verdict?.(this.state) : undefined;
+    if (verdict !== undefined) {
+      await this.record('run.verdict', { detail: { reason: verdict } });
+      failure = verdict;
+    }
+    await CancellationScope.nonCancellable(() => this.finish(failure, verdict === undefined ? compensations.reverse() : []));
   }
 
   private async finish(failure: string | undefined, compensations: Step[]): Promise<void> {

@@ -12,14 +12,19 @@ export async function runbookWorkflow(input: RunbookRunInput): Promise<RunState>
   const run = new RunbookRun(input, workflowInfo().workflowId);
   registerControls(run);
   await run.execute();
+  return finishWorkflow(run.state);
+}
+
+/** Waits for handlers, then returns the state of a run that succeeded or fails the workflow with it. */
+export async function finishWorkflow(state: RunState, details: unknown = state): Promise<RunState> {
   await condition(allHandlersFinished);
-  if (run.state.status !== 'succeeded') {
+  if (state.status !== 'succeeded') {
     throw ApplicationFailure.create({
-      message: `run ${run.state.runId} ${run.state.status}: ${run.state.reason ?? 'no reason recorded'}`,
-      type: run.state.status === 'aborted' ? 'RunAborted' : 'RunFailed',
+      message: `run ${state.runId} ${state.status}: ${state.reason ?? 'no reason recorded'}`,
+      type: state.status === 'aborted' ? 'RunAborted' : 'RunFailed',
       nonRetryable: true,
-      details: [run.state],
+      details: [details],
     });
   }
-  return run.state;
+  return state;
 }

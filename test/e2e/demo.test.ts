@@ -9,7 +9,7 @@ afterAll(async () => {
   if (home) await rm(home, { recursive: true, force: true });
 });
 
-it('`golive demo` runs the restore runbook twice on a fresh embedded stack and exits 0', async () => {
+it('`golive demo` tells the DR story on a fresh embedded stack: backup, writes, drill with measured RPO/RTO, posture', async () => {
   home = await mkdtemp(join(tmpdir(), 'golive-demo-'));
   await chmod(home, 0o755);
   const env: NodeJS.ProcessEnv = { ...process.env, GOLIVE_HOME: join(home, '.golive') };
@@ -18,7 +18,14 @@ it('`golive demo` runs the restore runbook twice on a fresh embedded stack and e
   const result = await golive(['demo'], { env, cwd: home, timeoutMs: 240_000 });
   expect(result.stderr).toBe('');
   expect(result.code).toBe(0);
-  expect(result.stdout).toContain('refused: four-eyes: sam requested run');
-  expect(result.stdout).toMatch(/drop-recovered\s+postgres\.query\s+succeeded/);
-  expect(result.stdout).toContain('== result: run 1 succeeded, run 2 aborted and rolled back');
+  expect(result.stdout).toMatch(/backup run orders-drill-demo-backup-\S+: succeeded/);
+  expect(result.stdout).toMatch(/drill orders-drill-demo-drill-\S+: PASSED/);
+  const rpo = /RPO\s+measured (\d+\.\d)s \(newest heartbeat [^)]+\)\s+objective 5m\s+met/.exec(result.stdout);
+  expect(rpo, result.stdout).not.toBeNull();
+  // Five seconds of writes passed between the backup and the drill: that is the data lost.
+  expect(Number(rpo![1])).toBeGreaterThanOrEqual(5);
+  const truth = /measured RPO (\d+\.\d)s from the newest heartbeat .* last beat was (\d+\.\d)s before/.exec(result.stdout);
+  expect(Math.abs(Number(truth![1]) - Number(truth![2]))).toBeLessThanOrEqual(1);
+  expect(result.stdout).toMatch(/RTO\s+measured \d+\.\ds\s+objective 15m\s+met/);
+  expect(result.stdout).toMatch(/orders-demo\s+warm-standby\s+5m\s+15m\s+\d+s ago\s+passed \(RPO \d+s, RTO [^)]+\)\s+ok/);
 }, 300_000);

@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Target } from '../../definitions/targets.ts';
 import { freePort } from '../../stack/process.ts';
+import { parseInput } from '../../activities/call.ts';
+import { dropDatabase } from '../../activities/postgres.ts';
 import { actionRequest, testActivities } from '../support/actions.ts';
 import { createTestDatabase, uniqueId } from '../support/db.ts';
 import { databaseUrl, runSql } from '../support/sql.ts';
@@ -132,5 +134,63 @@ describe('postgres.dump and postgres.restore', () => {
   it('fails without retry when the backup file is missing', async () => {
     const failing = activities['postgres.restore'](actionRequest('postgres.restore', { file: join(scratch, 'none.dump'), database: 'never_made' }, { target }));
     await expect(failing).rejects.toMatchObject({ type: 'BackupMissing', nonRetryable: true });
+  });
+});
+
+describe('postgres.query on another database of the server', () => {
+  it('runs on with.database instead of the target\'s own', async () => {
+    const name = uniqueId('other').replace('-', '_');
+    restored.push(name);
+    await runSql(database.url, `CREATE DATABASE ${name}`);
+    await runSql(databaseUrl(database.url, name), "CREATE TABLE drill_marker (note text); INSERT INTO drill_marker VALUES ('scratch copy')");
+    const result = await activities['postgres.query'](
+      actionRequest('postgres.query', { sql: 'SELECT current_database() AS db, note FROM drill_marker', database: name }, { target }),
+    );
+    expect(result).toEqual({ rowCount: 1, rows: [{ db: name, note: 'scratch copy' }], truncated: false });
+  });
+
+  it('names the database when the query fails there', async () => {
+    const failing = activities['postgres.query'](actionRequest('postgres.query', { sql: 'SELECT 1', database: 'orders_not_here' }, { target }));
+    await expect(failing).rejects.toMatchObject({
+      type: 'QueryFailed',
+      message: expect.stringMatching(/^postgres\.query on orders-db \(database orders_not_here\): cannot connect to orders-db: database "orders_not_here" does not exist/),
+    });
+  });
+
+  it('rejects a database name that is not a plain lower-case identifier', async () => {
+    const failing = activities['postgres.query'](actionRequest('postgres.query', { sql: 'SELECT 1', database: 'Orders; DROP' }, { target }));
+    await expect(failing).rejects.toMatchObject({ type: 'InvalidInput', message: expect.stringContaining('with.database: must be a lower-case database name') });
+  });
+});
+
+describe('postgres.drop-database', () => {
+  const drop = (name: string) => dropDatabase(parseInput('postgres.drop-database', actionRequest('postgres.drop-database', { database: name }, { target }), {}));
+
+  it('drops a database even while sessions use it, and a second drop reports nothing to drop', async () => {
+    const name = uniqueId('scratch').replace('-', '_');
+    restored.push(name);
+    await runSql(database.url, `CREATE DATABASE ${name}`);
+    const session = new pg.Client({ connectionString: databaseUrl(database.url, name) });
+    session.on('error', () => {});
+    await session.connect();
+    try {
+      expect(await drop(name)).toEqual({ database: name, dropped: true });
+    } finally {
+      await session.end().catch(() => {});
+    }
+    const { rowCount } = await runSql(database.url, 'SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    expect(rowCount).toBe(0);
+    expect(await drop(name)).toEqual({ database: name, dropped: false });
+  });
+
+  it("refuses to drop the target's own database", async () => {
+    const own = new URL(database.url).pathname.slice(1);
+    await expect(drop(own)).rejects.toMatchObject({
+      type: 'InvalidInput',
+      nonRetryable: true,
+      message: `cannot drop database ${own} on orders-db: it is the database target orders-db connects to; name a scratch database such as a drill's restored copy`,
+    });
+    const { rowCount } = await runSql(database.url, 'SELECT 1 FROM pg_database WHERE datname = $1', [own]);
+    expect(rowCount).toBe(1);
   });
 });

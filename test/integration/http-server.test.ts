@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { pino } from 'pino';
@@ -5,14 +8,18 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startHttpServer, type HttpServer } from '../../server/http.ts';
 import type { ServerDeps } from '../../server/routes.ts';
 import { migrate } from '../../store/migrate.ts';
+import { createPgProtectionStore, type ProtectionStore } from '../../store/protection.ts';
 import { createPgRunStore, type RunStore } from '../../store/runs.ts';
 import type { RecordEventInput } from '../../workflows/definitions.ts';
 import { createTestDatabase } from '../support/db.ts';
+import { backupEntry, drillRecord, protectedRunbookText } from '../support/protection-records.ts';
 import { scriptedRun, type ScriptedRun } from '../support/runs.ts';
 
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
 let pool: pg.Pool;
 let store: RunStore;
+let protection: ProtectionStore;
+let runbooksDir: string;
 let connection: Connection;
 let client: Client;
 let server: HttpServer;
@@ -29,8 +36,16 @@ const RUNS: ScriptedRun[] = [
 ];
 const recorded = new Map<string, RecordEventInput[]>(RUNS.map((run) => [run.runId, scriptedRun(run)]));
 
+const HOUR = 3_600_000;
+const now = Date.now();
+const DRILLS = [
+  drillRecord({ runId: 'orders-drill-a', service: 'orders', finishedAt: now - 50 * HOUR }),
+  drillRecord({ runId: 'payments-drill-b', service: 'payments', finishedAt: now - 3 * HOUR, status: 'failed', reason: 'health check did not pass within 5m' }),
+  drillRecord({ runId: 'orders-drill-c', service: 'orders', finishedAt: now - 2 * HOUR, rpoMs: 4 * HOUR, rtoMs: 310_000 }),
+];
+
 async function serve(deps: Partial<Omit<ServerDeps, 'registry'>> = {}): Promise<HttpServer> {
-  const started = await startHttpServer({ store, client, pool, ...deps }, { host: '127.0.0.1', port: 0, logger });
+  const started = await startHttpServer({ store, protection, runbooksDir, client, pool, ...deps }, { host: '127.0.0.1', port: 0, logger });
   servers.push(started);
   return started;
 }
@@ -47,6 +62,14 @@ beforeAll(async () => {
   await migrate(pool);
   store = createPgRunStore(pool);
   for (const events of recorded.values()) for (const input of events) await store.record(input);
+  protection = createPgProtectionStore(pool);
+  for (const drill of DRILLS) await protection.recordDrill(drill);
+  await protection.recorded(backupEntry('orders', 'orders-fresh', now - 3 * HOUR));
+  await protection.recorded(backupEntry('payments', 'payments-old', now - 30 * HOUR));
+  runbooksDir = await mkdtemp(join(tmpdir(), 'golive-http-runbooks-'));
+  await writeFile(join(runbooksDir, 'orders.yaml'), protectedRunbookText({ name: 'orders-backup-restore', service: 'orders' }));
+  await writeFile(join(runbooksDir, 'payments.yaml'), protectedRunbookText({ name: 'payments-backup-restore', service: 'payments' }));
+  await writeFile(join(runbooksDir, 'broken.yaml'), 'apiVersion: golive/v1\nkind: Runbook\n');
   connection = await Connection.connect({ address: inject('temporalAddress') });
   client = new Client({ connection });
   server = await serve();
@@ -57,6 +80,7 @@ afterAll(async () => {
   await connection?.close();
   await pool?.end();
   await database?.drop();
+  if (runbooksDir) await rm(runbooksDir, { recursive: true, force: true });
 });
 
 describe('health and readiness', () => {
@@ -145,6 +169,45 @@ describe('/api/runs/:id', () => {
     ]);
     const unknown = await get('/api/runs/orders-failover-zz/timeline');
     expect([unknown.status, unknown.json()]).toEqual([404, { error: 'no run orders-failover-zz: list runs with `golive runs`' }]);
+  });
+});
+
+describe('/api/drills', () => {
+  const ids = async (query: string) => ((await get(`/api/drills${query}`)).json().drills as { runId: string }[]).map((drill) => drill.runId);
+
+  it('lists recorded drills newest first, filtered by service and limit', async () => {
+    expect(await ids('')).toEqual(['orders-drill-c', 'payments-drill-b', 'orders-drill-a']);
+    expect(await ids('?service=orders')).toEqual(['orders-drill-c', 'orders-drill-a']);
+    expect(await ids('?limit=1')).toEqual(['orders-drill-c']);
+    expect(await ids('?service=billing')).toEqual([]);
+  });
+
+  it('refuses a bad limit with a message naming limit', async () => {
+    const reply = await get('/api/drills?limit=0');
+    expect(reply.status).toBe(400);
+    expect(reply.json().error).toMatch(/^limit: /);
+  });
+
+  it('returns one drill record, and 404 naming an unknown drill', async () => {
+    const reply = await get('/api/drills/payments-drill-b');
+    expect([reply.status, reply.json()]).toEqual([200, JSON.parse(JSON.stringify(DRILLS[1]))]);
+    const unknown = await get('/api/drills/orders-drill-zz');
+    expect([unknown.status, unknown.json()]).toEqual([404, { error: 'no drill orders-drill-zz: list drills with `golive drill history`' }]);
+  });
+});
+
+describe('/api/posture', () => {
+  it('judges each protected service by its runbook and golive\'s records, naming unusable files', async () => {
+    const reply = await get('/api/posture');
+    expect(reply.status).toBe(200);
+    const body = reply.json() as { runbooksDir: string; services: { service: string; status: string; problems: string[] }[]; unreadable: string[] };
+    expect(body.runbooksDir).toBe(runbooksDir);
+    expect(body.services.map(({ service, status, problems }) => ({ service, status, problems }))).toEqual([
+      { service: 'orders', status: 'ok', problems: [] },
+      { service: 'payments', status: 'at-risk', problems: ['last backup 1d 6h old exceeds RPO 24h', 'last drill payments-drill-b failed: health check did not pass within 5m', 'no drill passed in 30d (never passed)'] },
+    ]);
+    expect(body.services[0]).toMatchObject({ lastBackup: { backupId: 'orders-fresh', withinRpo: true }, lastDrill: { runId: 'orders-drill-c', rpoMs: 4 * HOUR, rtoMs: 310_000 } });
+    expect(body.unreadable).toEqual([expect.stringMatching(/^.*broken\.yaml:\d+:\d+: .*metadata/)]);
   });
 });
 

@@ -47,14 +47,14 @@ describe('migrations', () => {
 
     const applied = await Promise.all([migrate(first), migrate(second)]);
 
-    expect(applied.flat()).toEqual(['001_runs_audit.sql']);
+    expect(applied.flat()).toEqual(['001_runs_audit.sql', '002_backups_drills.sql']);
     expect(await migrate(first)).toEqual([]);
     const { rows } = await first.query<{ version: string }>('SELECT version FROM schema_migrations');
-    expect(rows.map((row) => row.version)).toEqual(['001_runs_audit.sql']);
+    expect(rows.map((row) => row.version)).toEqual(['001_runs_audit.sql', '002_backups_drills.sql']);
     const tables = await first.query<{ table_name: string }>(
       "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name",
     );
-    expect(tables.rows.map((row) => row.table_name)).toEqual(['approvals', 'audit_events', 'runs', 'schema_migrations']);
+    expect(tables.rows.map((row) => row.table_name)).toEqual(['approvals', 'audit_events', 'backups', 'drills', 'runs', 'schema_migrations']);
   });
 });
 

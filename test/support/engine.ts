@@ -9,7 +9,7 @@ import type { createActivities } from '../../activities/index.ts';
 import type { ActionActivity, ActionRequest } from '../../activities/types.ts';
 import { migrate } from '../../store/migrate.ts';
 import { createPgRunStore, type RunStore } from '../../store/runs.ts';
-import type { RecordEventInput } from '../../workflows/definitions.ts';
+import type { DrillRecord, RecordEventInput } from '../../workflows/definitions.ts';
 import { createTestDatabase, uniqueId } from './db.ts';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -31,8 +31,12 @@ export interface EngineHarness {
   store: RunStore;
   pool: pg.Pool;
   taskQueue: string;
-  /** Starts a worker with these action activities (recordEvent is always the real store). */
+  /** Starts a worker with these action activities (recordEvent is always the real store; drills are kept in `drills`). */
   startWorker(actions: Record<ActionName, ActionActivity>): Promise<void>;
+  /** Starts a worker with a complete set of activities. */
+  startActivities(activities: Activities): Promise<void>;
+  /** Drill records written by workers started with startWorker. */
+  drills: DrillRecord[];
   close(): Promise<void>;
 }
 
@@ -47,19 +51,25 @@ export async function createEngineHarness(prefix: string): Promise<EngineHarness
   const client = new Client({ connection });
   const taskQueue = uniqueId(prefix);
   const workers: { worker: Worker; running: Promise<void>; connection: NativeConnection }[] = [];
+  const drills: DrillRecord[] = [];
+  const startActivities = async (activities: Activities) => {
+    const workerConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
+    const worker = await Worker.create({
+      connection: workerConnection,
+      taskQueue,
+      workflowBundle: { codePath: inject('workflowBundlePath') },
+      activities,
+    });
+    workers.push({ worker, running: worker.run(), connection: workerConnection });
+  };
   return {
-    client, store, pool, taskQueue, databaseUrl: database.url,
-    async startWorker(actions) {
-      const workerConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
-      const activities: Activities = { ...actions, recordEvent: (input: RecordEventInput) => store.record(input) };
-      const worker = await Worker.create({
-        connection: workerConnection,
-        taskQueue,
-        workflowBundle: { codePath: inject('workflowBundlePath') },
-        activities,
-      });
-      workers.push({ worker, running: worker.run(), connection: workerConnection });
-    },
+    client, store, pool, taskQueue, databaseUrl: database.url, drills, startActivities,
+    startWorker: (actions) => startActivities({
+      ...actions,
+      recordEvent: (input: RecordEventInput) => store.record(input),
+      recordDrill: async (record: DrillRecord) => void drills.push(record),
+      notifyDrill: async () => undefined,
+    }),
     async close() {
       for (const { worker, running, connection: workerConnection } of workers) {
         worker.shutdown();

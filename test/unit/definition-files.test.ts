@@ -22,7 +22,7 @@ describe('warnings', () => {
     const result = parseDefinition(runbookWith({ 7: '  strategy: backup-restore' }), 'orders.yaml');
     expect(result.ok).toBe(true);
     expect(result.ok && result.warnings.map(formatProblem)).toEqual([
-      'orders.yaml:8:21: spec.objectives.rpo: warning: rpo 1m is tighter than backup-restore usually achieves (RPO hours to a day, RTO about a day); consider pilot-light',
+      'orders.yaml:8:21: spec.objectives.rpo: warning: rpo 1m is tighter than backup-restore usually achieves (RPO hours to a day, RTO hours to days); consider warm-standby',
     ]);
   });
 

@@ -1,0 +1,141 @@
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { drillResultMessage, drillResultText } from '../slack/blocks/drill-result.ts';
+import type { DrillRecord } from '../workflows/definitions.ts';
+import { cancellationSignal, deadlineSignal } from './context.ts';
+import { businessFailure, reason } from './failures.ts';
+
+export interface NotifierOptions {
+  /** Drill results go to Slack when both token and channel are set; otherwise to the log. */
+  slack: { token?: string; channel?: string; apiUrl: string };
+  logger: Pick<Logger, 'info' | 'warn'>;
+  /** Tries per message on rate limits, Slack outages and network errors (default 4). */
+  maxAttempts?: number;
+  /** First wait between tries, doubled each time; Slack's Retry-After wins when it sends one (default 1s). */
+  backoffMs?: number;
+  /** Longest wait for one retry; a longer Retry-After gives up and leaves the retry to Temporal (default 30s). */
+  maxWaitMs?: number;
+}
+
+export interface DrillNotice {
+  channel: 'slack' | 'log';
+  /** The Slack message's timestamp (its id in the channel). */
+  ts?: string;
+}
+
+export interface Notifier {
+  drillFinished(record: DrillRecord): Promise<DrillNotice>;
+}
+
+const REQUEST_TIMEOUT_MS = 10_000;
+/** Slack `error` codes that mean "try again later"; every other code is a setup mistake. */
+const TRANSIENT_SLACK_ERRORS = new Set(['ratelimited', 'internal_error', 'fatal_error', 'service_unavailable', 'request_timeout']);
+
+const SlackAnswer = z.object({ ok: z.boolean(), error: z.string().optional(), ts: z.string().optional() });
+
+/** A try that may succeed later, and how long Slack asked us to wait (ms) if it said. */
+class Transient extends Error {
+  constructor(message: string, readonly retryAfterMs?: number) {
+    super(message);
+  }
+}
+
+function retryAfter(header: string | null): number | undefined {
+  if (header === null) return undefined;
+  const seconds = Number(header);
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1_000 : undefined;
+}
+
+function sleep(ms: number): Promise<void> {
+  const cancelled = cancellationSignal();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      cancelled?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    cancelled?.addEventListener('abort', done);
+  });
+}
+
+interface SlackPost {
+  url: string;
+  token: string;
+  body: Record<string, unknown>;
+  context: string;
+}
+
+/** One chat.postMessage call: the message ts, or Transient, or a business failure naming Slack's error code. */
+async function postOnce(post: SlackPost): Promise<string | undefined> {
+  let response: Response;
+  try {
+    response = await fetch(post.url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json; charset=utf-8', Authorization: `Bearer ${post.token}` },
+      body: JSON.stringify(post.body),
+      signal: deadlineSignal(REQUEST_TIMEOUT_MS),
+    });
+  } catch (error) {
+    throw new Transient(`${post.context}: ${reason(error)}`);
+  }
+  const wait = retryAfter(response.headers.get('retry-after'));
+  if (response.status === 429) throw new Transient(`${post.context}: Slack answered ratelimited (HTTP 429)`, wait);
+  if (response.status >= 500) throw new Transient(`${post.context}: Slack answered HTTP ${response.status}`, wait);
+  const answer = SlackAnswer.safeParse(await response.json().catch(() => undefined));
+  if (!answer.success) {
+    throw businessFailure(`${post.context}: Slack answered HTTP ${response.status} without a Web API body; is SLACK_API_URL right?`, 'SlackRejected');
+  }
+  if (answer.data.ok) return answer.data.ts;
+  const code = answer.data.error ?? 'unknown_error';
+  if (TRANSIENT_SLACK_ERRORS.has(code)) throw new Transient(`${post.context}: Slack answered ${code}`, wait);
+  throw businessFailure(`${post.context}: Slack answered ${code}`, 'SlackRejected');
+}
+
+/**
+ * Announces finished drills: a Block Kit message to the configured Slack channel, or a
+ * structured log line when Slack is not configured. Rate limits, Slack outages and network
+ * errors are retried here (honouring Retry-After) and then thrown plainly, so Temporal retries
+ * the activity; Slack's other answers (invalid_auth, channel_not_found, ...) fail for good.
+ */
+export function createNotifier(options: NotifierOptions): Notifier {
+  const { token, channel, apiUrl } = options.slack;
+  const maxAttempts = options.maxAttempts ?? 4;
+  const backoffMs = options.backoffMs ?? 1_000;
+  const maxWaitMs = options.maxWaitMs ?? 30_000;
+  const url = `${apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/`}chat.postMessage`;
+
+  async function toSlack(record: DrillRecord, slackToken: string, slackChannel: string): Promise<DrillNotice> {
+    const post: SlackPost = {
+      url,
+      token: slackToken,
+      body: { channel: slackChannel, ...drillResultMessage(record), unfurl_links: false, unfurl_media: false },
+      context: `cannot post the ${record.service} drill result (run ${record.runId}) to Slack channel ${slackChannel}`,
+    };
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return { channel: 'slack', ts: await postOnce(post) };
+      } catch (error) {
+        if (!(error instanceof Transient)) throw error;
+        const wait = error.retryAfterMs ?? backoffMs * 2 ** (attempt - 1);
+        if (attempt >= maxAttempts || wait > maxWaitMs || cancellationSignal()?.aborted) {
+          throw new Error(`${error.message} (gave up after ${attempt} attempt${attempt === 1 ? '' : 's'})`);
+        }
+        options.logger.warn({ runId: record.runId, attempt, waitMs: wait }, `${error.message}; retrying in ${wait}ms`);
+        await sleep(wait);
+      }
+    }
+  }
+
+  return {
+    async drillFinished(record) {
+      if (token !== undefined && channel !== undefined) return toSlack(record, token, channel);
+      const { runId, service, status, measured, objectives } = record;
+      options.logger.info(
+        { runId, service, status, measured, objectives, reason: record.reason, backupId: record.backup?.backupId },
+        drillResultText(record),
+      );
+      return { channel: 'log' };
+    },
+  };
+}

@@ -1,0 +1,44 @@
+import { Command, Option } from 'commander';
+import { formatAge } from '../definitions/posture.ts';
+import { UserError } from '../runtime/runs.ts';
+import { createPgProtectionStore } from '../store/protection.ts';
+import type { DrillRecord } from '../workflows/definitions.ts';
+import { formatTable, print, withStack } from './context.ts';
+
+const time = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+const age = (ms: number | undefined) => (ms === undefined ? '' : formatAge(ms));
+
+export function formatDrills(drills: DrillRecord[]): string {
+  if (drills.length === 0) return 'no drills recorded yet: start one with `golive drill run RUNBOOK`';
+  return formatTable([
+    ['RUN', 'SERVICE', 'STATUS', 'FINISHED', 'RPO', 'OBJ', 'RTO', 'OBJ', 'TRIGGER', 'REASON'],
+    ...drills.map((drill) => [
+      drill.runId,
+      drill.service,
+      drill.status,
+      time(drill.finishedAt),
+      age(drill.measured.rpoMs),
+      drill.objectives.rpo,
+      age(drill.measured.rtoMs),
+      drill.objectives.rto,
+      drill.trigger,
+      drill.reason ?? '',
+    ]),
+  ]);
+}
+
+/** `golive drill history`: recorded drills newest first, with measured and objective RPO/RTO. The lead mounts it under `golive drill`. */
+export function drillHistoryCommand(): Command {
+  return new Command('history')
+    .description('recorded restore-verification drills, newest first, with measured RPO/RTO against the objectives')
+    .option('--service <service>', 'only drills of this service')
+    .option('--limit <n>', 'at most this many', (value) => Number.parseInt(value, 10), 20)
+    .addOption(new Option('--json', 'print JSON'))
+    .action(async (options: { service?: string; limit: number; json?: boolean }) => {
+      if (!Number.isInteger(options.limit) || options.limit < 1) throw new UserError('--limit takes a whole number of at least 1');
+      await withStack(async ({ pool }) => {
+        const drills = await createPgProtectionStore(pool).listDrills({ service: options.service, limit: options.limit });
+        print(drills, options.json, formatDrills);
+      });
+    });
+}

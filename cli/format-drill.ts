@@ -1,0 +1,76 @@
+import { formatMeasured } from '../definitions/drill-measure.ts';
+import { formatDuration } from '../definitions/duration.ts';
+import type { ScheduleView } from '../runtime/protection.ts';
+import type { DrillRecord, RunState } from '../workflows/definitions.ts';
+import { formatTable } from './context.ts';
+
+const time = (iso: string | undefined) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '');
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
+
+function objectiveRow(name: 'RPO' | 'RTO', measured: number | undefined, objective: string, objectiveMs: number, note = ''): string[] {
+  if (measured === undefined) return [name, 'not measured', `objective ${objective}`, ''];
+  return [name, `measured ${formatMeasured(measured)}${note}`, `objective ${objective}`, measured <= objectiveMs ? 'met' : 'MISSED'];
+}
+
+/** What `golive drill run` prints: the verdict, the numbers against the objectives, each step. */
+export function formatDrill(record: DrillRecord): string {
+  const { measured, objectives, backup } = record;
+  const lines = [`drill ${record.runId}: ${record.status === 'passed' ? 'PASSED' : 'FAILED'}  (service ${record.service}, ${record.strategy}, ${record.trigger})`];
+  if (record.reason) lines.push(`reason: ${record.reason}`);
+  if (backup) lines.push(`backup ${backup.backupId}  snapshot ${time(backup.snapshotAt)}  ${formatBytes(backup.bytes)}  ${backup.location}`);
+  lines.push(`disaster declared (T_d) ${time(record.declaredAt)}${record.recoveredAt ? `, recovered ${time(record.recoveredAt)}` : ''}`);
+  lines.push('', formatTable([
+    objectiveRow('RPO', measured.rpoMs, objectives.rpo, objectives.rpoMs, measured.rpoSource ? ` (newest ${measured.rpoSource} ${time(measured.newestCommit)})` : ''),
+    objectiveRow('RTO', measured.rtoMs, objectives.rto, objectives.rtoMs),
+  ]));
+  lines.push('', formatTable([
+    ['STEP', 'STATUS', 'TOOK', 'DETAIL'],
+    ...record.steps.map((step) => [step.id, step.status, step.durationMs === undefined ? '' : formatDuration(step.durationMs), step.error ?? '']),
+  ]));
+  return lines.join('\n');
+}
+
+/** What `golive backup run` prints, from the run's state. */
+export function formatBackup(state: RunState): string {
+  const taken = state.steps.find((step) => step.action === 'backup.create');
+  const result = (taken?.result ?? {}) as Record<string, unknown>;
+  const lines = [`backup run ${state.runId}: ${state.status}  (service ${state.service})`];
+  if (state.reason) lines.push(`reason: ${state.reason}`);
+  if (typeof result.backupId === 'string') {
+    lines.push(
+      `backup ${result.backupId}  ${formatBytes(Number(result.bytes ?? 0))}  ${result.tables} tables, ${result.rows} rows`,
+      `snapshot ${time(String(result.snapshotAt))}  sha256 ${String(result.sha256).slice(0, 16)}…`,
+      `stored at ${result.location}`,
+    );
+  }
+  const pruned = state.steps.find((step) => step.action === 'backup.prune')?.result as { deleted?: string[]; kept?: number } | undefined;
+  if (pruned?.deleted) lines.push(`retention: kept ${pruned.kept}, deleted ${pruned.deleted.length}${pruned.deleted.length > 0 ? ` (${pruned.deleted.join(', ')})` : ''}`);
+  return lines.join('\n');
+}
+
+export function formatSchedules(schedules: ScheduleView[]): string {
+  if (schedules.length === 0) return 'no schedules yet: create one with `golive drill schedule RUNBOOK --cron "0 3 * * *"`';
+  return formatTable([
+    ['SCHEDULE', 'KIND', 'SERVICE', 'CRON', 'STATE', 'NEXT RUN', 'LAST RUN', 'LAST RESULT'],
+    ...schedules.map((schedule) => [
+      schedule.scheduleId,
+      schedule.kind,
+      schedule.service,
+      `${schedule.cron}${schedule.timezone ? ` (${schedule.timezone})` : ''}`,
+      schedule.paused ? `paused${schedule.note ? `: ${schedule.note}` : ''}` : 'active',
+      time(schedule.nextRun),
+      schedule.lastRun ? `${schedule.lastRun.runId}` : '',
+      schedule.lastResult ?? '',
+    ]),
+  ]);
+}

@@ -1,0 +1,51 @@
+import { Command, Option } from 'commander';
+import { formatAge, type ServicePosture } from '../definitions/posture.ts';
+import { readPosture, type PostureReport } from '../runtime/posture.ts';
+import { createPgProtectionStore } from '../store/protection.ts';
+import { formatTable, print, withStack } from './context.ts';
+
+const measured = (label: string, ms: number | undefined) => (ms === undefined ? '' : `${label} ${formatAge(ms)}`);
+
+function drillCell(service: ServicePosture): string {
+  const drill = service.lastDrill;
+  if (!drill) return 'never';
+  const numbers = [measured('RPO', drill.rpoMs), measured('RTO', drill.rtoMs)].filter(Boolean).join(', ');
+  return numbers ? `${drill.status} (${numbers})` : drill.status;
+}
+
+export function formatPosture(report: PostureReport): string {
+  if (report.services.length === 0) {
+    return `no protected services: no runbook in ${report.runbooksDir} has spec.backup or spec.drill, and no backups or drills are recorded`;
+  }
+  const table = formatTable([
+    ['SERVICE', 'STRATEGY', 'RPO', 'RTO', 'LAST BACKUP', 'LAST DRILL', 'STATUS'],
+    ...report.services.map((service) => [
+      service.service,
+      service.strategy ?? '?',
+      service.objectives?.rpo ?? '?',
+      service.objectives?.rto ?? '?',
+      service.lastBackup ? `${formatAge(service.lastBackup.ageMs)} ago` : 'none',
+      drillCell(service),
+      service.status,
+    ]),
+  ]);
+  const problems = report.services
+    .filter((service) => service.problems.length > 0)
+    .map((service) => [`${service.service} (${service.status}):`, ...service.problems.map((problem) => `  - ${problem}`)].join('\n'));
+  const unreadable = report.unreadable.length > 0 ? [`skipped ${report.unreadable.length} unusable file(s) in ${report.runbooksDir}:`, ...report.unreadable.map((line) => `  ${line}`)].join('\n') : '';
+  return [table, ...problems, unreadable].filter(Boolean).join('\n\n');
+}
+
+/** `golive posture`: for each protected service, its objectives, last backup, last drill and status. */
+export function postureCommand(): Command {
+  return new Command('posture')
+    .description('how well each protected service meets its RPO/RTO: last backup age, last drill measurements, staleness')
+    .option('--dir <dir>', 'folder with the runbooks (default: GOLIVE_RUNBOOKS_DIR, else runbooks)')
+    .addOption(new Option('--json', 'print JSON'))
+    .action(async (options: { dir?: string; json?: boolean }) => {
+      await withStack(async ({ config, pool }) => {
+        const report = await readPosture(createPgProtectionStore(pool), options.dir ?? config.runbooksDir);
+        print(report, options.json, formatPosture);
+      });
+    });
+}

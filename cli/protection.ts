@@ -1,0 +1,145 @@
+import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { Command, Option } from 'commander';
+import { loadRunbook } from '../definitions/load.ts';
+import {
+  controlSchedule, listSchedules, resolveScheduleId, startProtectionRun, upsertSchedule,
+  type ProtectionKind, type ScheduleControl,
+} from '../runtime/protection.ts';
+import { waitForRun } from '../runtime/runs.ts';
+import type { RunStore } from '../store/runs.ts';
+import type { DrillRecord } from '../workflows/definitions.ts';
+import { actingUser, print, printJson, withStack } from './context.ts';
+import { formatBackup, formatDrill, formatSchedules } from './format-drill.ts';
+
+const json = () => new Option('--json', 'print JSON');
+const as = () => new Option('--as <user>', 'who is acting (default: GOLIVE_USER, else your login name)');
+
+/** The drill's record: its result when it passed, the failure's details when it did not. */
+async function drillOutcome(client: Client, runId: string): Promise<DrillRecord> {
+  try {
+    return (await client.workflow.getHandle(runId).result()) as DrillRecord;
+  } catch (error) {
+    const cause = error instanceof WorkflowFailedError ? error.cause : undefined;
+    const details = cause instanceof ApplicationFailure ? cause.details?.[0] : undefined;
+    if (details && typeof details === 'object' && 'status' in details && 'measured' in details) return details as DrillRecord;
+    throw error;
+  }
+}
+
+function runCommand(kind: ProtectionKind): Command {
+  const command = new Command('run')
+    .description(kind === 'drill'
+      ? 'restore the newest backup into a scratch database, verify it, measure RPO/RTO against the objectives'
+      : 'back up the runbook\'s source database into its backup store, then apply retention')
+    .argument('<runbook>', 'runbook file with spec.backup' + (kind === 'drill' ? ' and spec.drill' : ''))
+    .addOption(as())
+    .option('--detach', 'print the run id and return at once')
+    .addOption(json());
+  if (kind === 'drill') command.option('--fresh-backup', 'take a new backup first instead of restoring the newest existing one');
+  return command.action(async (file: string, options: { as?: string; detach?: boolean; json?: boolean; freshBackup?: boolean }) => {
+    const runbook = await loadRunbook(file);
+    await withStack(async ({ config, client, store }) => {
+      const requestedBy = actingUser(options.as, config);
+      const runId = await startProtectionRun(client, { kind, runbook, requestedBy, taskQueue: config.temporal.taskQueue, source: file, freshBackup: options.freshBackup });
+      if (options.detach) {
+        print({ runId }, options.json, () => `started ${kind} ${runId}; follow it with \`golive status ${runId}\``);
+        return;
+      }
+      if (!options.json) console.log(`started ${kind} ${runId}; waiting for it to finish (Ctrl-C leaves it running)`);
+      if (kind === 'drill') {
+        const record = await drillOutcome(client, runId);
+        print(record, options.json, formatDrill);
+        if (record.status !== 'passed') process.exitCode = 1;
+      } else {
+        const state = await waitForRun(client, store, runId);
+        print(state, options.json, formatBackup);
+        if (state.status !== 'succeeded') process.exitCode = 1;
+      }
+    });
+  });
+}
+
+function scheduleCommand(kind: ProtectionKind): Command {
+  const command = new Command('schedule')
+    .description(`run ${kind}s of a runbook on a cron schedule (a Temporal Schedule: durable, never fired twice, a run still going makes the next one skip)`)
+    .argument('<runbook>', 'runbook file')
+    .requiredOption('--cron <expr>', 'cron expression, like "0 3 * * *" (03:00 every day)')
+    .option('--timezone <tz>', 'IANA time zone of the cron expression, like Europe/Berlin (default UTC)')
+    .addOption(json());
+  if (kind === 'drill') command.option('--fresh-backup', 'each drill takes a new backup first');
+  return command.action(async (file: string, options: { cron: string; timezone?: string; json?: boolean; freshBackup?: boolean }) => {
+    const runbook = await loadRunbook(file);
+    await withStack(async ({ config, client }) => {
+      const answer = await upsertSchedule(client, {
+        kind, runbook, cron: options.cron, timezone: options.timezone, requestedBy: 'schedule', taskQueue: config.temporal.taskQueue, source: file, freshBackup: options.freshBackup,
+      });
+      print(answer, options.json, ({ scheduleId, created, nextRuns }) =>
+        `${created ? 'created' : 'updated'} schedule ${scheduleId}; next runs: ${nextRuns.map((at) => at.toISOString()).join(', ') || 'none'}`);
+    });
+  });
+}
+
+async function lastResult(store: RunStore, kind: string, runId: string): Promise<string> {
+  const status = (await store.getRun(runId))?.status;
+  if (status === undefined) return 'starting';
+  if (kind === 'drill' && status === 'succeeded') return 'passed';
+  return status;
+}
+
+function schedulesCommand(): Command {
+  return new Command('schedules')
+    .description('list backup and drill schedules: cron, state, next run, last run and its result')
+    .addOption(json())
+    .action(async (options: { json?: boolean }) => {
+      await withStack(async ({ client, store }) => {
+        const schedules = await listSchedules(client);
+        for (const schedule of schedules) {
+          if (schedule.lastRun) schedule.lastResult = await lastResult(store, schedule.kind, schedule.lastRun.runId);
+        }
+        print(schedules, options.json, formatSchedules);
+      });
+    });
+}
+
+const CONTROL_HELP: Record<ScheduleControl, string> = {
+  pause: 'pause a schedule (no runs until unpaused)',
+  unpause: 'unpause a schedule',
+  trigger: 'start a run of the schedule now (skipped when one is still running)',
+  delete: 'delete a schedule (runs already started go on)',
+};
+
+function scheduleControlCommand(kind: ProtectionKind, control: ScheduleControl): Command {
+  return new Command(control)
+    .description(CONTROL_HELP[control])
+    .argument('<schedule>', `schedule id as listed, or the runbook name (${kind}-NAME)`)
+    .addOption(as())
+    .option('--comment <text>', 'why; kept as the schedule note')
+    .addOption(json())
+    .action(async (nameOrId: string, options: { as?: string; comment?: string; json?: boolean }) => {
+      await withStack(async ({ config, client }) => {
+        const id = resolveScheduleId(kind, nameOrId);
+        const actor = actingUser(options.as, config);
+        await controlSchedule(client, id, control, `${control} by ${actor}${options.comment ? `: ${options.comment}` : ''}`);
+        const done = { pause: 'paused', unpause: 'unpaused', trigger: 'triggered', delete: 'deleted' }[control];
+        if (options.json) printJson({ scheduleId: id, control, actor });
+        else console.log(`${done} schedule ${id}${control === 'trigger' ? '; see it with `golive drill schedules` and `golive runs`' : ''}`);
+      });
+    });
+}
+
+const CONTROLS: ScheduleControl[] = ['pause', 'unpause', 'trigger', 'delete'];
+
+export function backupCommand(): Command {
+  const command = new Command('backup').description('back up a service\'s database and keep its backups by policy');
+  for (const sub of [runCommand('backup'), scheduleCommand('backup'), ...CONTROLS.map((control) => scheduleControlCommand('backup', control))]) command.addCommand(sub);
+  return command;
+}
+
+/** `golive drill …`; `extra` are further subcommands (history) defined elsewhere. */
+export function drillCommand(extra: Command[] = []): Command {
+  const command = new Command('drill').description('restore-verification drills: prove backups restore and measure RPO/RTO');
+  const subs = [runCommand('drill'), scheduleCommand('drill'), schedulesCommand(), ...CONTROLS.map((control) => scheduleControlCommand('drill', control)), ...extra];
+  for (const sub of subs) command.addCommand(sub);
+  return command;
+}

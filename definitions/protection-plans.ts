@@ -1,0 +1,111 @@
+import { durationMs, formatDuration } from './duration.ts';
+import type { ActionStep, Runbook, Step } from './schema.ts';
+import type { BackupPolicy, DrillPolicy } from './protection.ts';
+
+/**
+ * Backups and drills are runs of the engine like any runbook: these functions turn a runbook's
+ * `spec.backup` / `spec.drill` into the steps of one run. They are pure and run inside the
+ * workflow, so a scheduled run gets names from its own run id.
+ */
+
+/** The step whose start is T_d, the moment the drill declares the disaster. */
+export const DECLARE_STEP = 'declare-disaster';
+export const VERIFY_STEP = 'verify-restored-data';
+export const HEALTH_STEP = 'health-check';
+export const BACKUP_STEPS = { fresh: 'take-backup', existing: 'find-backup' } as const;
+
+/** A store-safe backup id from a run id (schedule-started runs carry a timestamp with colons). */
+export function backupIdFor(runId: string): string {
+  return runId.replace(/[^A-Za-z0-9._-]+/g, '-');
+}
+
+/** The drill's scratch database: lower-case, at most 63 bytes, unique by keeping the run id's tail. */
+export function scratchDatabaseFor(runId: string): string {
+  const tail = runId.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '');
+  return `golive_drill_${tail.slice(-50)}`;
+}
+
+type StepFields = Pick<ActionStep, 'id' | 'action' | 'with'> & Partial<ActionStep>;
+
+/** An action step with the fields the parser would have filled in. */
+function action(fields: StepFields): ActionStep {
+  return { kind: 'action', description: undefined, compensates: undefined, target: undefined, timeout: undefined, retries: undefined, assert: [], targetRefs: [], ...fields };
+}
+
+function protection(runbook: Runbook): { backup: BackupPolicy; drill?: DrillPolicy } {
+  const { backup, drill } = runbook.spec;
+  if (!backup) throw new Error(`runbook ${runbook.metadata.name} has no spec.backup`);
+  return { backup, drill };
+}
+
+function takeBackup(runbook: Runbook, backup: BackupPolicy, runId: string): Step {
+  return action({
+    id: BACKUP_STEPS.fresh,
+    description: `pg_dump of ${backup.source} streamed to ${backup.store}`,
+    action: 'backup.create',
+    target: backup.source,
+    with: { store: backup.store, service: runbook.metadata.service, backupId: backupIdFor(runId), sampleRows: backup.sampleRows },
+    timeout: '6h',
+    retries: 2,
+    targetRefs: [backup.store],
+  });
+}
+
+function withSteps(runbook: Runbook, steps: Step[], rollback: Step[]): Runbook {
+  return { ...runbook, spec: { ...runbook.spec, steps, rollback } };
+}
+
+/** A backup run: dump to the store, then apply the retention policy. */
+export function backupPlan(runbook: Runbook, runId: string): Runbook {
+  const { backup } = protection(runbook);
+  const steps: Step[] = [takeBackup(runbook, backup, runId)];
+  const { keep, maxAge } = backup.retention;
+  if (keep !== undefined || maxAge !== undefined) {
+    steps.push(action({
+      id: 'apply-retention',
+      action: 'backup.prune',
+      target: backup.store,
+      with: { service: runbook.metadata.service, ...(keep === undefined ? {} : { keep }), ...(maxAge === undefined ? {} : { maxAge }) },
+    }));
+  }
+  return withSteps(runbook, steps, []);
+}
+
+/**
+ * A restore-verification drill: declare the disaster, take the newest backup (or a fresh one),
+ * check its checksum, restore it into a scratch database, verify it against its manifest, run
+ * the smoke queries, poll the health check (RTO stops), drop the scratch database. On failure or
+ * abort the rollback drops the scratch database too.
+ */
+export function drillPlan(runbook: Runbook, runId: string, options: { freshBackup?: boolean } = {}): Runbook {
+  const { backup, drill } = protection(runbook);
+  if (!drill) throw new Error(`runbook ${runbook.metadata.name} has no spec.drill`);
+  const service = runbook.metadata.service;
+  const database = scratchDatabaseFor(runId);
+  const source = options.freshBackup ? BACKUP_STEPS.fresh : BACKUP_STEPS.existing;
+  const backupId = `{{steps.${source}.backupId}}`;
+  const onServer = { target: drill.server };
+  const fromStore = { store: backup.store, service, backupId, database };
+  const declare = action({ id: DECLARE_STEP, action: 'noop', with: { note: 'T_d: RPO and RTO are measured from the start of this step' } });
+  const obtain: Step[] = options.freshBackup
+    ? [takeBackup(runbook, backup, runId), declare]
+    : [declare, action({ id: BACKUP_STEPS.existing, action: 'backup.latest', target: backup.store, with: { service } })];
+  const dropScratch = (id: string) => action({ ...onServer, id, action: 'postgres.drop-database', with: { database } });
+  const steps: Step[] = [
+    ...obtain,
+    action({ id: 'verify-checksum', action: 'backup.verify-checksum', target: backup.store, with: { service, backupId }, timeout: '2h' }),
+    action({ ...onServer, id: 'restore-backup', action: 'backup.restore', with: fromStore, timeout: '6h', targetRefs: [backup.store] }),
+    action({ ...onServer, id: VERIFY_STEP, action: 'drill.verify', with: fromStore, timeout: '2h', retries: 0, targetRefs: [backup.store] }),
+    ...drill.smoke.map((query) => action({
+      ...onServer,
+      id: `smoke-${query.id}`,
+      action: 'postgres.query',
+      with: { sql: query.sql, database },
+      assert: query.assert === undefined ? [] : [query.assert].flat(),
+      retries: 0,
+    })),
+    action({ ...onServer, id: HEALTH_STEP, action: 'drill.health', with: { database, sql: drill.health.sql, within: drill.health.within }, timeout: formatDuration(durationMs(drill.health.within) + 60_000), retries: 0 }),
+    dropScratch('drop-scratch-database'),
+  ];
+  return withSteps(runbook, steps, [dropScratch('drop-scratch-database-after-failure')]);
+}

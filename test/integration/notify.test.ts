@@ -1,0 +1,201 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { pino } from 'pino';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createNotifier, type NotifierOptions } from '../../activities/notify.ts';
+import { freePort } from '../../stack/process.ts';
+import type { DrillRecord } from '../../workflows/definitions.ts';
+
+const TOKEN = 'xoxb-test-0000-secret';
+
+interface Received {
+  path: string;
+  authorization?: string;
+  contentType?: string;
+  body: unknown;
+  at: number;
+}
+
+/** A local stand-in for slack.com/api that speaks the Web API wire format for chat.postMessage. */
+let server: Server;
+let apiUrl: string;
+let received: Received[] = [];
+
+async function readBody(request: IncomingMessage): Promise<unknown> {
+  let text = '';
+  for await (const chunk of request) text += String(chunk);
+  return JSON.parse(text);
+}
+
+function answer(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers }).end(JSON.stringify(body));
+}
+
+async function slackApi(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  const body = await readBody(request);
+  received.push({ path: request.url ?? '', authorization: request.headers.authorization, contentType: request.headers['content-type'], body, at: Date.now() });
+  const channel = typeof body === 'object' && body !== null && 'channel' in body ? body.channel : undefined;
+  const tries = received.filter((entry) => entry.path === request.url).length;
+  if (request.url !== '/api/chat.postMessage') return answer(response, 404, { ok: false, error: 'unknown_method' });
+  if (request.headers.authorization !== `Bearer ${TOKEN}`) return answer(response, 200, { ok: false, error: 'invalid_auth' });
+  if (channel === 'C-missing') return answer(response, 200, { ok: false, error: 'channel_not_found' });
+  if (channel === 'C-busy' && tries === 1) return answer(response, 429, { ok: false, error: 'ratelimited' }, { 'retry-after': '1' });
+  if (channel === 'C-down' && tries === 1) return answer(response, 503, { ok: false, error: 'service_unavailable' });
+  answer(response, 200, { ok: true, channel, ts: `1718000000.00010${tries}` });
+}
+
+beforeAll(async () => {
+  server = createServer((request, response) => void slackApi(request, response));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('the Slack stand-in has no TCP address');
+  apiUrl = `http://127.0.0.1:${address.port}/api/`;
+});
+
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+});
+
+beforeEach(() => {
+  received = [];
+});
+
+function captureLogs(): { logger: pino.Logger; lines: string[] } {
+  const lines: string[] = [];
+  return { logger: pino({ level: 'info' }, { write: (line: string) => void lines.push(line) }), lines };
+}
+
+function notifier(slack: Partial<NotifierOptions['slack']>, logger = captureLogs().logger) {
+  return createNotifier({ slack: { apiUrl, ...slack }, logger, backoffMs: 100 });
+}
+
+const PASSED: DrillRecord = {
+  runId: 'drill-orders-7f3a',
+  runbook: 'orders-backup-restore',
+  service: 'orders',
+  strategy: 'backup-restore',
+  trigger: 'schedule',
+  requestedBy: 'schedule:orders-drill',
+  status: 'passed',
+  declaredAt: '2024-06-10T02:00:00.000Z',
+  recoveredAt: '2024-06-10T02:03:12.000Z',
+  finishedAt: '2024-06-10T02:03:20.000Z',
+  backup: { backupId: 'orders-20240610T010000Z', location: 's3://backups/orders/orders-20240610T010000Z.dump', snapshotAt: '2024-06-10T01:00:00.000Z', bytes: 48_234_496, sha256: 'ab'.repeat(32) },
+  objectives: { rpo: '24h', rto: '1h', rpoMs: 86_400_000, rtoMs: 3_600_000 },
+  measured: { rpoMs: 3_601_000, rtoMs: 192_000, newestCommit: '2024-06-10T00:59:59.000Z', rpoSource: 'heartbeat' },
+  steps: [{ id: 'restore', status: 'succeeded', durationMs: 150_000 }],
+};
+
+const FAILED: DrillRecord = {
+  ...PASSED,
+  runId: 'drill-orders-9b1c',
+  trigger: 'manual',
+  requestedBy: 'ada',
+  status: 'failed',
+  reason: 'measured RPO 26h exceeds objective 24h',
+  measured: { rpoMs: 93_600_000, rpoSource: 'snapshot', newestCommit: '2024-06-09T00:00:00.000Z' },
+  recoveredAt: undefined,
+  steps: [{ id: 'health', status: 'failed', error: 'relation "orders" does not exist <check the restore>' }],
+};
+
+describe('drill result notifier', () => {
+  it('posts a Block Kit message with the verdict, RPO/RTO against objectives and the backup used', async () => {
+    const notice = await notifier({ token: TOKEN, channel: 'C-ok' }).drillFinished(PASSED);
+    expect(notice).toEqual({ channel: 'slack', ts: '1718000000.000101' });
+    expect(received).toHaveLength(1);
+    expect(received[0]).toMatchObject({ path: '/api/chat.postMessage', authorization: `Bearer ${TOKEN}`, contentType: 'application/json; charset=utf-8' });
+    expect(received[0]?.body).toEqual({
+      channel: 'C-ok',
+      text: 'Restore drill passed for orders. RPO 1h1s (objective 24h, met); RTO 3m12s (objective 1h, met). Run drill-orders-7f3a.',
+      unfurl_links: false,
+      unfurl_media: false,
+      blocks: [
+        { type: 'header', text: { type: 'plain_text', text: 'Restore drill passed: orders' } },
+        {
+          type: 'section',
+          fields: [
+            { type: 'mrkdwn', text: '*RPO (data loss)*\n1h1s (objective 24h, met)\nfrom newest heartbeat 2024-06-10T00:59:59.000Z' },
+            { type: 'mrkdwn', text: '*RTO (recovery time)*\n3m12s (objective 1h, met)' },
+            { type: 'mrkdwn', text: '*Backup used*\n`orders-20240610T010000Z`\ntaken 2024-06-10T01:00:00.000Z, 46.0 MB' },
+            { type: 'mrkdwn', text: '*Runbook*\norders-backup-restore (backup-restore)' },
+          ],
+        },
+        {
+          type: 'context',
+          elements: [{ type: 'mrkdwn', text: 'Run `drill-orders-7f3a`, scheduled. Disaster declared 2024-06-10T02:00:00.000Z; finished 2024-06-10T02:03:20.000Z.' }],
+        },
+      ],
+    });
+  });
+
+  it('says why a drill failed, what was not measured, and which step broke (escaped for Slack)', async () => {
+    await notifier({ token: TOKEN, channel: 'C-ok' }).drillFinished(FAILED);
+    const body = received[0]?.body;
+    expect(body).toMatchObject({
+      text: 'Restore drill FAILED for orders: measured RPO 26h exceeds objective 24h. RPO 1d2h (objective 24h, missed); RTO not measured (objective 1h). Run drill-orders-9b1c.',
+      blocks: [
+        { type: 'header', text: { type: 'plain_text', text: 'Restore drill FAILED: orders' } },
+        { type: 'section', text: { type: 'mrkdwn', text: '*Reason:* measured RPO 26h exceeds objective 24h' } },
+        {
+          type: 'section',
+          fields: expect.arrayContaining([
+            { type: 'mrkdwn', text: '*RPO (data loss)*\n1d2h (objective 24h, missed)\nfrom backup snapshot 2024-06-09T00:00:00.000Z' },
+            { type: 'mrkdwn', text: '*RTO (recovery time)*\nnot measured (objective 1h)' },
+          ]),
+        },
+        { type: 'section', text: { type: 'mrkdwn', text: '*Step health failed:* relation "orders" does not exist &lt;check the restore&gt;' } },
+        { type: 'context', elements: [{ type: 'mrkdwn', text: expect.stringContaining('started by ada') }] },
+      ],
+    });
+  });
+
+  it('fails for good, naming Slack\'s error, on a wrong token or an unknown channel', async () => {
+    await expect(notifier({ token: 'xoxb-wrong', channel: 'C-ok' }).drillFinished(PASSED)).rejects.toMatchObject({
+      type: 'SlackRejected',
+      nonRetryable: true,
+      message: 'cannot post the orders drill result (run drill-orders-7f3a) to Slack channel C-ok: Slack answered invalid_auth',
+    });
+    await expect(notifier({ token: TOKEN, channel: 'C-missing' }).drillFinished(PASSED)).rejects.toMatchObject({
+      type: 'SlackRejected',
+      message: expect.stringMatching(/Slack channel C-missing: Slack answered channel_not_found$/),
+    });
+    expect(received).toHaveLength(2);
+  });
+
+  it('waits as long as Retry-After says when rate limited, then posts once', async () => {
+    const { logger, lines } = captureLogs();
+    const notice = await notifier({ token: TOKEN, channel: 'C-busy' }, logger).drillFinished(PASSED);
+    expect(notice).toEqual({ channel: 'slack', ts: '1718000000.000102' });
+    expect(received).toHaveLength(2);
+    expect((received[1]?.at ?? 0) - (received[0]?.at ?? 0)).toBeGreaterThanOrEqual(990);
+    expect(lines.join('\n')).toContain('Slack answered ratelimited (HTTP 429); retrying in 1000ms');
+    expect(lines.join('\n')).not.toContain(TOKEN);
+  });
+
+  it('retries a Slack outage, and gives up with a retryable error when it lasts', async () => {
+    expect(await notifier({ token: TOKEN, channel: 'C-down' }).drillFinished(PASSED)).toMatchObject({ channel: 'slack' });
+    expect(received).toHaveLength(2);
+    const closed = createNotifier({ slack: { token: TOKEN, channel: 'C-ok', apiUrl: `http://127.0.0.1:${await freePort()}/api/` }, logger: captureLogs().logger, backoffMs: 10, maxAttempts: 2 });
+    const failing = closed.drillFinished(PASSED);
+    await expect(failing).rejects.toThrow(/^cannot post the orders drill result \(run drill-orders-7f3a\) to Slack channel C-ok: .*ECONNREFUSED.* \(gave up after 2 attempts\)$/);
+    await expect(failing).rejects.not.toHaveProperty('nonRetryable');
+  });
+
+  it('logs the result, structured and without the token, when Slack is not configured', async () => {
+    const { logger, lines } = captureLogs();
+    const notice = await notifier({ token: TOKEN }, logger).drillFinished(FAILED);
+    expect(notice).toEqual({ channel: 'log' });
+    expect(received).toHaveLength(0);
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({
+      level: 30,
+      runId: 'drill-orders-9b1c',
+      service: 'orders',
+      status: 'failed',
+      reason: 'measured RPO 26h exceeds objective 24h',
+      measured: { rpoMs: 93_600_000, rpoSource: 'snapshot' },
+      objectives: { rpo: '24h', rto: '1h' },
+      msg: expect.stringMatching(/^Restore drill FAILED for orders: measured RPO 26h exceeds objective 24h\./),
+    });
+    expect(lines.join('\n')).not.toContain(TOKEN);
+  });
+});

@@ -1,0 +1,120 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { migrate } from '../../store/migrate.ts';
+import { createPgProtectionStore } from '../../store/protection.ts';
+import { golive } from '../support/cli.ts';
+import { createTestDatabase } from '../support/db.ts';
+import { backupEntry, drillRecord, protectedRunbookText } from '../support/protection-records.ts';
+
+const HOUR = 3_600_000;
+let database: Awaited<ReturnType<typeof createTestDatabase>>;
+let scratch = '';
+let env: NodeJS.ProcessEnv;
+
+beforeAll(async () => {
+  database = await createTestDatabase('protection_cli');
+  const pool = new pg.Pool({ connectionString: database.url });
+  try {
+    await migrate(pool);
+    const store = createPgProtectionStore(pool);
+    const now = Date.now();
+    await store.recorded(backupEntry('orders', 'orders-recent', now - 2 * HOUR));
+    await store.recorded(backupEntry('payments', 'payments-stale', now - 51 * HOUR));
+    await store.recordDrill(drillRecord({ runId: 'orders-drill-1', service: 'orders', finishedAt: now - 5 * HOUR, rpoMs: 7_500_000, rtoMs: 243_000 }));
+    await store.recordDrill(drillRecord({ runId: 'payments-drill-1', service: 'payments', finishedAt: now - HOUR, status: 'failed', reason: 'measured RPO 26h 0m exceeds objective 24h', rpoMs: 26 * HOUR }));
+  } finally {
+    await pool.end();
+  }
+  scratch = await mkdtemp(join(tmpdir(), 'golive-posture-'));
+  await writeFile(join(scratch, 'orders.yaml'), protectedRunbookText({ name: 'orders-backup-restore', service: 'orders' }));
+  await writeFile(join(scratch, 'payments.yaml'), protectedRunbookText({ name: 'payments-backup-restore', service: 'payments' }));
+  env = { ...process.env, TEMPORAL_ADDRESS: inject('temporalAddress'), DATABASE_URL: database.url, GOLIVE_HOME: join(scratch, '.golive'), GOLIVE_RUNBOOKS_DIR: scratch };
+});
+
+afterAll(async () => {
+  await database?.drop();
+  if (scratch) await rm(scratch, { recursive: true, force: true });
+});
+
+describe('golive advise', () => {
+  it('prints the cheapest strategy, its template and why the others were not chosen', async () => {
+    const result = await golive(['advise', '--rpo', '5m', '--rto', '30m'], { env });
+    expect([result.code, result.stderr]).toEqual([0, '']);
+    expect(result.stdout.split('\n').slice(0, 5)).toEqual([
+      'warm-standby  (start from runbooks/orders-warm-standby.yaml)',
+      'warm-standby is the cheapest strategy that meets RPO 5m and RTO 30m: it reaches RPO 10s and RTO 10m at best (RPO minutes, RTO minutes to hours)',
+      '',
+      'not chosen:',
+      '  backup-restore  cannot meet RPO 5m: its tightest RPO is 1h (RPO hours to a day, RTO hours to days)',
+    ]);
+  });
+
+  it('prints JSON with --json', async () => {
+    const result = await golive(['advise', '--rpo', '1h', '--rto', '1d', '--json'], { env });
+    expect(result.code).toBe(0);
+    const advice = JSON.parse(result.stdout) as { strategy: string; template: string; rejected: { strategy: string }[] };
+    expect([advice.strategy, advice.template, advice.rejected.map((each) => each.strategy)]).toEqual([
+      'backup-restore', 'runbooks/orders-backup-restore.yaml', ['pilot-light', 'warm-standby', 'active-active'],
+    ]);
+  });
+
+  it('refuses a bad duration naming the flag and the format, and a missing flag', async () => {
+    const bad = await golive(['advise', '--rpo', 'five minutes', '--rto', '30m'], { env });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("option '--rpo <duration>' argument 'five minutes' is invalid. expected a duration like 30s, 5m, 1h30m or 2d");
+    const missing = await golive(['advise', '--rpo', '5m'], { env });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("required option '--rto <duration>' not specified");
+  });
+});
+
+describe('golive posture', () => {
+  it('prints each service\'s posture as JSON', async () => {
+    const result = await golive(['posture', '--json'], { env });
+    expect([result.code, result.stderr]).toEqual([0, '']);
+    const report = JSON.parse(result.stdout) as { services: { service: string; status: string; lastBackup: { backupId: string } | null; problems: string[] }[] };
+    expect(report.services.map(({ service, status, lastBackup, problems }) => ({ service, status, backup: lastBackup?.backupId, problems }))).toEqual([
+      { service: 'orders', status: 'ok', backup: 'orders-recent', problems: [] },
+      {
+        service: 'payments', status: 'at-risk', backup: 'payments-stale', problems: [
+          'last backup 2d 3h old exceeds RPO 24h',
+          'last drill payments-drill-1 failed: measured RPO 26h 0m exceeds objective 24h',
+          'no drill passed in 30d (never passed)',
+        ],
+      },
+    ]);
+  });
+
+  it('prints a table a person reads, with the problems under it', async () => {
+    const result = await golive(['posture', '--dir', scratch], { env: { ...env, GOLIVE_RUNBOOKS_DIR: '/nonexistent' } });
+    expect([result.code, result.stderr]).toEqual([0, '']);
+    const lines = result.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^SERVICE\s+STRATEGY\s+RPO\s+RTO\s+LAST BACKUP\s+LAST DRILL\s+STATUS$/);
+    expect(lines[1]).toMatch(/^orders\s+backup-restore\s+24h\s+4h\s+2h 0m ago\s+passed \(RPO 2h 5m, RTO 4m 3s\)\s+ok$/);
+    expect(lines[2]).toMatch(/^payments\s+backup-restore\s+24h\s+4h\s+2d 3h ago\s+failed \(RPO 1d 2h, RTO 4m 0s\)\s+at-risk$/);
+    expect(lines.slice(4)).toEqual([
+      'payments (at-risk):',
+      '  - last backup 2d 3h old exceeds RPO 24h',
+      '  - last drill payments-drill-1 failed: measured RPO 26h 0m exceeds objective 24h',
+      '  - no drill passed in 30d (never passed)',
+    ]);
+  });
+});
+
+describe('golive drill history', () => {
+  it('lists drills newest first, as a table and as JSON', async () => {
+    const table = await golive(['drill', 'history'], { env });
+    expect([table.code, table.stderr]).toEqual([0, '']);
+    const lines = table.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^RUN\s+SERVICE\s+STATUS\s+FINISHED\s+RPO\s+OBJ\s+RTO\s+OBJ\s+TRIGGER\s+REASON$/);
+    expect(lines[1]).toMatch(/^payments-drill-1\s+payments\s+failed\s+\S+ \S+Z\s+1d 2h\s+24h\s+4m 0s\s+4h\s+schedule\s+measured RPO 26h 0m exceeds objective 24h$/);
+    expect(lines[2]).toMatch(/^orders-drill-1\s+orders\s+passed\s+/);
+    const json = await golive(['drill', 'history', '--service', 'orders', '--json'], { env });
+    expect((JSON.parse(json.stdout) as { runId: string }[]).map((drill) => drill.runId)).toEqual(['orders-drill-1']);
+    const bad = await golive(['drill', 'history', '--limit', '0'], { env });
+    expect([bad.code, bad.stderr.trim()]).toEqual([1, 'golive: --limit takes a whole number of at least 1']);
+  });
+});

@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { controlSchedule, listSchedules, upsertSchedule } from '../../runtime/protection.ts';
+import { createPgProtectionStore } from '../../store/protection.ts';
+import { golive } from '../support/cli.ts';
+import { createEngineHarness, type EngineHarness } from '../support/engine.ts';
+import { until } from '../support/poll.ts';
+import { createDrSource, drRunbook, startDrWorker, type DrSource } from '../support/protection.ts';
+import { uniqueId } from '../support/db.ts';
+
+let harness: EngineHarness;
+let source: DrSource;
+const created: string[] = [];
+
+beforeAll(async () => {
+  harness = await createEngineHarness('schedules');
+  source = await createDrSource('schedules_source', 2_000);
+  await startDrWorker(harness, source.env);
+});
+
+afterAll(async () => {
+  for (const id of created) await controlSchedule(harness.client, id, 'delete', 'test done').catch(() => undefined);
+  await harness?.close();
+  await source?.drop();
+});
+
+describe('drill schedules on the Temporal dev server', () => {
+  it('creates, lists, triggers and pauses a drill schedule; the triggered drill lands in drill history', async () => {
+    const name = uniqueId('sched');
+    const runbook = drRunbook(name, { expectOrders: 2_000 });
+    const request = { runbook, requestedBy: 'schedule', taskQueue: harness.taskQueue, source: 'test' };
+    const backup = await upsertSchedule(harness.client, { ...request, kind: 'backup', cron: '0 2 * * *' });
+    const drill = await upsertSchedule(harness.client, { ...request, kind: 'drill', cron: '30 3 * * *', timezone: 'Europe/Berlin' });
+    created.push(backup.scheduleId, drill.scheduleId);
+    expect(drill).toMatchObject({ scheduleId: `drill-${name}`, created: true });
+    expect(drill.nextRuns[0]!.getTime()).toBeGreaterThan(Date.now());
+
+    const again = await upsertSchedule(harness.client, { ...request, kind: 'drill', cron: '30 4 * * *', timezone: 'Europe/Berlin' });
+    expect(again.created).toBe(false);
+
+    const listed = (await listSchedules(harness.client)).filter((schedule) => schedule.runbook === name);
+    expect(listed.map((schedule) => [schedule.scheduleId, schedule.kind, schedule.cron, schedule.paused])).toEqual([
+      [`backup-${name}`, 'backup', '0 2 * * *', false],
+      [`drill-${name}`, 'drill', '30 4 * * *', false],
+    ]);
+    expect(listed[1]!.timezone).toBe('Europe/Berlin');
+    expect(listed[1]!.nextRun).toBeDefined();
+
+    await controlSchedule(harness.client, backup.scheduleId, 'trigger', 'test');
+    const store = createPgProtectionStore(harness.pool);
+    await until(async () => (await harness.store.listRuns({ service: name, limit: 5 })).find((run) => run.status === 'succeeded'), 60_000, 'the triggered backup did not finish');
+    await controlSchedule(harness.client, drill.scheduleId, 'trigger', 'test');
+    const record = await until(async () => (await store.listDrills({ service: name, limit: 5 }))[0], 90_000, 'the triggered drill was not recorded');
+    expect(record).toMatchObject({ service: name, trigger: 'schedule', status: 'passed', requestedBy: `schedule:drill-${name}` });
+    expect(record.runId.startsWith(`${name}-drill-`)).toBe(true);
+
+    await controlSchedule(harness.client, drill.scheduleId, 'pause', 'pause by ana: maintenance window');
+    const paused = (await listSchedules(harness.client)).find((schedule) => schedule.scheduleId === drill.scheduleId);
+    expect(paused).toMatchObject({ paused: true, note: 'pause by ana: maintenance window', lastRun: { runId: record.runId } });
+
+    const env = { ...process.env, TEMPORAL_ADDRESS: inject('temporalAddress'), DATABASE_URL: harness.databaseUrl };
+    const history = await golive(['drill', 'history', '--service', name, '--json'], { env });
+    expect(history.code, history.stderr).toBe(0);
+    expect(JSON.parse(history.stdout)).toEqual([expect.objectContaining({ runId: record.runId, status: 'passed' })]);
+    const schedules = await golive(['drill', 'schedules'], { env });
+    expect(schedules.code, schedules.stderr).toBe(0);
+    expect(schedules.stdout).toMatch(new RegExp(`drill-${name}\\s+drill\\s+${name}\\s+30 4 \\* \\* \\* \\(Europe/Berlin\\)\\s+paused`));
+    expect(schedules.stdout).toMatch(new RegExp(`${record.runId}\\s+passed`));
+
+    await controlSchedule(harness.client, drill.scheduleId, 'unpause', 'unpause by ana');
+    expect((await listSchedules(harness.client)).find((schedule) => schedule.scheduleId === drill.scheduleId)?.paused).toBe(false);
+  });
+
+  it('refuses a malformed cron expression and an unknown schedule, changing nothing', async () => {
+    const runbook = drRunbook(uniqueId('sched'));
+    await expect(upsertSchedule(harness.client, { runbook, kind: 'drill', cron: 'every day', requestedBy: 'x', taskQueue: harness.taskQueue, source: 'test' }))
+      .rejects.toThrow(/--cron "every day" is not a cron expression/);
+    expect((await listSchedules(harness.client)).some((schedule) => schedule.runbook === runbook.metadata.name)).toBe(false);
+    await expect(controlSchedule(harness.client, 'drill-nothing-here', 'pause', 'x')).rejects.toThrow('no schedule drill-nothing-here');
+  });
+});
