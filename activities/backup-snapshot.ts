@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Transform } from 'node:stream';
-import pg from 'pg';
+import type pg from 'pg';
 import type { BackupManifest, TableFingerprint } from '../definitions/backup-manifest.ts';
 import { HEARTBEAT_SCHEMA, HEARTBEAT_TABLE, NEWEST_HEARTBEAT_SQL } from '../definitions/heartbeat.ts';
 import { backupKeys } from './backup-keys.ts';
@@ -8,7 +8,7 @@ import type { BackupStore } from './backup-store.ts';
 import type { ResolvedTarget } from './call.ts';
 import { startTool } from './pg-tool.ts';
 import { libpqEnvironment, rethrowPg, withClient } from './postgres-client.ts';
-import { FINGERPRINT_SESSIONS, fingerprintTables, listUserTables, rethrowQuery, stableOutput, withSessions } from './table-fingerprint.ts';
+import { fingerprintTables, listUserTables, prepareSession, rethrowQuery } from './table-fingerprint.ts';
 import type { ActionDeps } from './types.ts';
 
 export interface SnapshotBackup {
@@ -35,9 +35,9 @@ interface Snapshot {
 
 /**
  * Exports a snapshot from a REPEATABLE READ transaction, streams `pg_dump --snapshot` of it into
- * the store while counting and fingerprinting the same snapshot over a few more connections,
- * and keeps the exporting transaction open until both are done. A dump left behind by a
- * failure is deleted; nothing is visible as a backup until the caller writes the manifest.
+ * the store while counting and fingerprinting the same snapshot in that transaction, and keeps
+ * the exporting transaction open until both are done. A dump left behind by a failure is
+ * deleted; nothing is visible as a backup until the caller writes the manifest.
  */
 export async function takeSnapshotBackup(job: SnapshotBackup): Promise<TakenBackup> {
   const { source, store, context } = job;
@@ -47,6 +47,7 @@ export async function takeSnapshotBackup(job: SnapshotBackup): Promise<TakenBack
     client.query<R>(text, params).catch((error: unknown) => rethrowPg(error, context, 'DumpFailed'));
   return withClient(source, context, async (client) => {
     await sql(client, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    await prepareSession(client).catch((error: unknown) => rethrowPg(error, context, 'DumpFailed'));
     const { rows } = await sql<Snapshot>(
       client,
       `SELECT pg_export_snapshot() AS snapshot, clock_timestamp() AS at, current_setting('server_version') AS version,
@@ -83,13 +84,11 @@ export async function takeSnapshotBackup(job: SnapshotBackup): Promise<TakenBack
 
 /** Row counts and fingerprints of every user table, and the newest heartbeat, all in the snapshot. */
 async function inventory(job: SnapshotBackup, client: pg.Client, snapshot: Snapshot): Promise<{ tables: TableFingerprint[]; newestHeartbeat?: string }> {
-  const { source, context, sampleRows } = job;
+  const { context, sampleRows } = job;
   try {
-    await stableOutput(client);
     const tables = await listUserTables(client);
-    const begin = ['BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', `SET TRANSACTION SNAPSHOT ${pg.escapeLiteral(snapshot.snapshot)}`];
-    const extra = Math.min(FINGERPRINT_SESSIONS, tables.length) - 1;
-    const fingerprints = await withSessions(source, context, extra, { begin }, (sessions) => fingerprintTables([client, ...sessions], tables, sampleRows));
+    // One session: counting is far quicker than pg_dump's compression, so more would only take CPU from the dump.
+    const fingerprints = await fingerprintTables([client], tables, sampleRows);
     if (!snapshot.heartbeat) return { tables: fingerprints };
     const { rows } = await client.query<{ newest: Date | null }>(NEWEST_HEARTBEAT_SQL);
     const newest = rows[0]?.newest;

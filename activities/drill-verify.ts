@@ -7,7 +7,7 @@ import { stepTarget, type ActionCall, type ResolvedTarget } from './call.ts';
 import { withHeartbeats } from './context.ts';
 import { businessFailure } from './failures.ts';
 import { rethrowPg, withClient } from './postgres-client.ts';
-import { FINGERPRINT_SESSIONS, fingerprintTables, listUserTables, qualifiedName, rethrowQuery, stableOutput, withSessions } from './table-fingerprint.ts';
+import { FINGERPRINT_SESSIONS, fingerprintTables, listUserTables, prepareSession, qualifiedName, rethrowQuery, withSessions } from './table-fingerprint.ts';
 
 /**
  * Checks a restored copy against its backup's manifest: every table there, the same row
@@ -45,7 +45,7 @@ export async function verify(call: ActionCall<'drill.verify'>) {
 /** Fingerprints of the manifest's tables that exist in the copy, over a few connections at once. */
 async function fingerprintCopy(server: ResolvedTarget<'postgres'>, client: pg.Client, manifest: BackupManifest, database: string, context: string) {
   try {
-    await stableOutput(client);
+    await prepareSession(client);
     const present = new Map((await listUserTables(client)).map((table) => [qualifiedName(table), table]));
     const tables = manifest.tables.flatMap((table) => present.get(qualifiedName(table)) ?? []);
     const extra = Math.min(FINGERPRINT_SESSIONS, tables.length) - 1;

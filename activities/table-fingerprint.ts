@@ -37,10 +37,12 @@ WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
 ORDER BY c.relpages DESC, n.nspname, c.relname`;
 
 /**
- * Output settings that make a row's text the same on every server and session: a timestamptz
- * prints in UTC, floats print exactly, bytea as hex.
+ * Output settings that make a row's text the same on every server and session (a timestamptz
+ * prints in UTC, floats print exactly, bytea as hex), and no timeouts, as pg_dump sets them: a
+ * count of a large table must not be cut off by a server default.
  */
-const STABLE_OUTPUT_SQL = `SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 1; SET bytea_output = 'hex'`;
+const SESSION_SQL = `SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 1;
+  SET bytea_output = 'hex'; SET statement_timeout = 0; SET lock_timeout = 0; SET idle_in_transaction_session_timeout = 0`;
 
 export async function listUserTables(client: pg.Client): Promise<UserTable[]> {
   const { rows } = await client.query<UserTable>(USER_TABLES_SQL);
@@ -48,8 +50,8 @@ export async function listUserTables(client: pg.Client): Promise<UserTable[]> {
 }
 
 /** Prepares a session for fingerprintTable; call once per connection (inside its transaction is fine). */
-export async function stableOutput(client: pg.Client): Promise<void> {
-  await client.query(STABLE_OUTPUT_SQL);
+export async function prepareSession(client: pg.Client): Promise<void> {
+  await client.query(SESSION_SQL);
 }
 
 export const qualifiedName = (table: { schema: string; name: string }) => `${table.schema}.${table.name}`;
@@ -60,19 +62,21 @@ export const qualifiedName = (table: { schema: string; name: string }) => `${tab
  */
 export async function fingerprintTable(client: pg.Client, table: UserTable, sampleRows: number): Promise<TableFingerprint> {
   const relation = `${client.escapeIdentifier(table.schema)}.${client.escapeIdentifier(table.name)}`;
-  const order = table.key.length > 0 ? table.key.map((column) => `t.${client.escapeIdentifier(column)}`).join(', ') : 't::text COLLATE "C"';
+  // ROW(alias.*) is the whole row even when the table has a column named like the alias.
+  const line = 'ROW(golive_row.*)::text';
+  const order = table.key.length > 0 ? table.key.map((column) => `golive_row.${client.escapeIdentifier(column)}`).join(', ') : `${line} COLLATE "C"`;
   const counted = await client.query<{ rows: string }>(`SELECT count(*) AS rows FROM ${relation}`);
   const sampled = await client.query<{ rows: number; md5: string }>(
     `SELECT count(*)::int AS rows, md5(coalesce(string_agg(sample.line, E'\\n' ORDER BY sample.position), '')) AS md5
-     FROM (SELECT t::text AS line, row_number() OVER (ORDER BY ${order}) AS position
-           FROM ${relation} t ORDER BY ${order} LIMIT ${Math.trunc(sampleRows)}) sample`,
+     FROM (SELECT ${line} AS line, row_number() OVER (ORDER BY ${order}) AS position
+           FROM ${relation} golive_row ORDER BY ${order} LIMIT ${Math.trunc(sampleRows)}) sample`,
   );
   const sample = sampled.rows[0] ?? { rows: 0, md5: '' };
   return { schema: table.schema, name: table.name, rows: Number(counted.rows[0]?.rows ?? 0), sample: { rows: sample.rows, md5: sample.md5 } };
 }
 
 /**
- * Fingerprints `tables` over the given sessions at once (each prepared with stableOutput),
+ * Fingerprints `tables` over the given sessions at once (each prepared with prepareSession),
  * largest tables first; results in schema and name order.
  */
 export async function fingerprintTables(sessions: pg.Client[], tables: UserTable[], sampleRows: number): Promise<TableFingerprint[]> {
@@ -97,7 +101,7 @@ export interface SessionOptions {
   begin?: string[];
 }
 
-/** Runs `work` with `count` more connections to the target, each begun and prepared with stableOutput. */
+/** Runs `work` with `count` more connections to the target, each begun and prepared with prepareSession. */
 export function withSessions<T>(
   target: ResolvedTarget<'postgres'>,
   context: string,
@@ -108,7 +112,7 @@ export function withSessions<T>(
   if (count <= 0) return work([]);
   return withClient(target, context, async (client) => {
     for (const statement of options.begin ?? []) await client.query(statement);
-    await stableOutput(client);
+    await prepareSession(client);
     return withSessions(target, context, count - 1, options, (rest) => work([client, ...rest]));
   }, options.database);
 }

@@ -3,25 +3,11 @@
  * a 20-step runbook of no-op actions through golive's engine (with its audit writes), against
  * the raw baseline of the same no-op activity called 20 times in a plain workflow.
  */
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import pg from 'pg';
-import { createActivities } from '../activities/index.ts';
-import { createNotifier } from '../activities/notify.ts';
-import { createLogger } from '../runtime/logger.ts';
-import { createPgProtectionStore } from '../store/protection.ts';
+import type { Client } from '@temporalio/client';
 import { parseRoles } from '../definitions/roles.ts';
 import { RunbookSchema } from '../definitions/schema.ts';
-import { ensureDatabase, startPostgres } from '../stack/postgres.ts';
-import { startTemporalDevServer } from '../stack/temporal.ts';
-import { loadToolchain, requireTool } from '../stack/toolchain.ts';
-import { migrate } from '../store/migrate.ts';
-import { createPgRunStore } from '../store/runs.ts';
 import { RUNBOOK_WORKFLOW, type RunbookRunInput } from '../workflows/definitions.ts';
+import { withBenchStack } from './stack.ts';
 import { gaps, ms, percentile } from './stats.ts';
 
 const STEPS = 20;
@@ -53,61 +39,32 @@ async function stepIntervals(client: Client, workflowId: string): Promise<number
 }
 
 export async function benchOrchestration(): Promise<void> {
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const toolchain = loadToolchain();
-  const scratch = await mkdtemp(join(tmpdir(), 'golive-bench-'));
-  await chmod(scratch, 0o755);
-  const temporal = await startTemporalDevServer({ cli: requireTool(toolchain, 'temporal'), uiPort: null });
-  const cluster = await startPostgres({ pgBin: requireTool(toolchain, 'pgBin'), dataDir: join(scratch, 'pg') });
-  const pool = new pg.Pool({ connectionString: await ensureDatabase(cluster.url, 'golive') });
-  const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
-  try {
-    await migrate(pool);
-    const taskQueue = 'bench';
-    const worker = await Worker.create({
-      connection: await NativeConnection.connect({ address: temporal.address }),
-      taskQueue,
-      workflowsPath: fileURLToPath(new URL('./workflows.ts', import.meta.url)),
-      activities: createActivities({
-        store: createPgRunStore(pool),
-        actions: { env: {}, pgBin: toolchain.pgBin ?? '' },
-        drills: createPgProtectionStore(pool),
-        notifier: createNotifier({ slack: { apiUrl: 'https://slack.com/api/' }, logger: createLogger('silent', 'golive-bench') }),
-      }),
-    });
-    await worker.runUntil(async () => {
-      const golive: number[] = [];
-      const raw: number[] = [];
-      const goliveWall: number[] = [];
-      const rawWall: number[] = [];
-      for (let run = 0; run < WARMUP + RUNS; run += 1) {
-        const input: RunbookRunInput = { runbook, requestedBy: 'bench', roles: parseRoles('') };
-        const [goliveId, rawId] = [`golive-${run}-${Date.now()}`, `raw-${run}-${Date.now()}`];
-        let started = performance.now();
-        await client.workflow.execute(RUNBOOK_WORKFLOW, { workflowId: goliveId, taskQueue, args: [input] });
-        const goliveMs = performance.now() - started;
-        started = performance.now();
-        await client.workflow.execute('rawActivitiesWorkflow', { workflowId: rawId, taskQueue, args: [STEPS] });
-        const rawMs = performance.now() - started;
-        if (run < WARMUP) continue;
-        golive.push(...(await stepIntervals(client, goliveId)));
-        raw.push(...(await stepIntervals(client, rawId)));
-        goliveWall.push(goliveMs);
-        rawWall.push(rawMs);
-      }
-      const [goliveMedian, rawMedian] = [percentile(golive, 0.5), percentile(raw, 0.5)];
-      console.log(`orchestration: ${RUNS} runs x ${STEPS} no-op steps on the Temporal dev server (after ${WARMUP} warm-up runs)`);
-      console.log(`  golive per step   median ${ms(goliveMedian)}  p95 ${ms(percentile(golive, 0.95))}  (activity + 2 audit writes to Postgres)`);
-      console.log(`  raw Temporal step median ${ms(rawMedian)}  p95 ${ms(percentile(raw, 0.95))}  (the same activity, nothing else)`);
-      console.log(`  golive overhead per step: median ${ms(goliveMedian - rawMedian)}; ratio golive/raw ${(goliveMedian / rawMedian).toFixed(2)}`);
-      const [goliveRun, rawRun] = [percentile(goliveWall, 0.5), percentile(rawWall, 0.5)];
-      console.log(`  whole run wall time median: golive ${ms(goliveRun)}, raw ${ms(rawRun)}; ${ms((goliveRun - rawRun) / STEPS)} more per step; ratio ${(goliveRun / rawRun).toFixed(3)}`);
-    });
-  } finally {
-    await client.connection.close();
-    await pool.end();
-    await cluster.stop();
-    await temporal.stop();
-    await rm(scratch, { recursive: true, force: true });
-  }
+  await withBenchStack(async ({ client, taskQueue }) => {
+    const golive: number[] = [];
+    const raw: number[] = [];
+    const goliveWall: number[] = [];
+    const rawWall: number[] = [];
+    for (let run = 0; run < WARMUP + RUNS; run += 1) {
+      const input: RunbookRunInput = { runbook, requestedBy: 'bench', roles: parseRoles('') };
+      const [goliveId, rawId] = [`golive-${run}-${Date.now()}`, `raw-${run}-${Date.now()}`];
+      let started = performance.now();
+      await client.workflow.execute(RUNBOOK_WORKFLOW, { workflowId: goliveId, taskQueue, args: [input] });
+      const goliveMs = performance.now() - started;
+      started = performance.now();
+      await client.workflow.execute('rawActivitiesWorkflow', { workflowId: rawId, taskQueue, args: [STEPS] });
+      const rawMs = performance.now() - started;
+      if (run < WARMUP) continue;
+      golive.push(...(await stepIntervals(client, goliveId)));
+      raw.push(...(await stepIntervals(client, rawId)));
+      goliveWall.push(goliveMs);
+      rawWall.push(rawMs);
+    }
+    const [goliveMedian, rawMedian] = [percentile(golive, 0.5), percentile(raw, 0.5)];
+    console.log(`orchestration: ${RUNS} runs x ${STEPS} no-op steps on the Temporal dev server (after ${WARMUP} warm-up runs)`);
+    console.log(`  golive per step   median ${ms(goliveMedian)}  p95 ${ms(percentile(golive, 0.95))}  (activity + 2 audit writes to Postgres)`);
+    console.log(`  raw Temporal step median ${ms(rawMedian)}  p95 ${ms(percentile(raw, 0.95))}  (the same activity, nothing else)`);
+    console.log(`  golive overhead per step: median ${ms(goliveMedian - rawMedian)}; ratio golive/raw ${(goliveMedian / rawMedian).toFixed(2)}`);
+    const [goliveRun, rawRun] = [percentile(goliveWall, 0.5), percentile(rawWall, 0.5)];
+    console.log(`  whole run wall time median: golive ${ms(goliveRun)}, raw ${ms(rawRun)}; ${ms((goliveRun - rawRun) / STEPS)} more per step; ratio ${(goliveRun / rawRun).toFixed(3)}`);
+  });
 }

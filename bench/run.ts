@@ -1,8 +1,10 @@
 /** Runs every benchmark (or those named as arguments) and prints their figures. */
+import { benchDr } from './dr.ts';
 import { benchOrchestration } from './orchestration.ts';
 
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   orchestration: benchOrchestration,
+  dr: benchDr,
 };
 
 const wanted = process.argv.slice(2);

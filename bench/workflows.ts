@@ -6,6 +6,8 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.ts';
 
 export { runbookWorkflow } from '../workflows/runbook.ts';
+export { backupWorkflow } from '../workflows/backup.ts';
+export { drillWorkflow } from '../workflows/drill.ts';
 
 const { noop } = proxyActivities<ReturnType<typeof createActivities>>({ startToCloseTimeout: '1m' });
 

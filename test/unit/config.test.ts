@@ -24,6 +24,8 @@ describe('loadConfig', () => {
       home: '.golive',
       logLevel: 'info',
       tools: { temporalCli: undefined, pgBin: undefined },
+      runbooksDir: 'runbooks',
+      slack: { token: undefined, channel: undefined, apiUrl: 'https://slack.com/api/' },
     });
   });
 
@@ -33,6 +35,7 @@ describe('loadConfig', () => {
       GOLIVE_TASK_QUEUE: 'dr', DATABASE_URL: 'postgresql://golive@db.internal/golive', GOLIVE_HTTP_HOST: '0.0.0.0', GOLIVE_HTTP_PORT: '9090',
       GOLIVE_ROLES: 'rita=release-manager', GOLIVE_USER: 'rita', GOLIVE_HOME: '/var/lib/golive', GOLIVE_LOG_LEVEL: 'debug',
       TEMPORAL_CLI: '/opt/temporal', GOLIVE_PG_BIN: '/usr/lib/postgresql/16/bin',
+      GOLIVE_RUNBOOKS_DIR: '/etc/golive/runbooks', SLACK_BOT_TOKEN: 'xoxb-1-2-abc', GOLIVE_SLACK_CHANNEL: '#dr-drills', SLACK_API_URL: 'http://127.0.0.1:9000/api/',
     });
     expect(config).toEqual({
       temporal: { address: 'temporal.internal:7233', namespace: 'golive-prod', taskQueue: 'dr', apiKey: 'tk-1', tls: true },
@@ -43,6 +46,8 @@ describe('loadConfig', () => {
       home: '/var/lib/golive',
       logLevel: 'debug',
       tools: { temporalCli: '/opt/temporal', pgBin: '/usr/lib/postgresql/16/bin' },
+      runbooksDir: '/etc/golive/runbooks',
+      slack: { token: 'xoxb-1-2-abc', channel: '#dr-drills', apiUrl: 'http://127.0.0.1:9000/api/' },
     });
   });
 
@@ -56,6 +61,8 @@ describe('loadConfig', () => {
     ['GOLIVE_HTTP_PORT', '70000', 'must be a port number 0-65535'],
     ['GOLIVE_HTTP_PORT', '1e3', 'must be a port number 0-65535'],
     ['TEMPORAL_ADDRESS', 'nohostport', 'must be HOST:PORT'],
+    ['SLACK_BOT_TOKEN', 'hunter2', 'must be a Slack bot token (xoxb-...)'],
+    ['SLACK_API_URL', 'slack', 'must be a URL like https://slack.com/api/'],
     ['DATABASE_URL', 'mysql://x', 'must start with postgres://'],
     ['GOLIVE_LOG_LEVEL', 'loud', 'expected one of "fatal"|"error"|"warn"|"info"|"debug"|"trace"|"silent"'],
     ['TEMPORAL_TLS', 'yes', 'expected one of "true"|"false"'],

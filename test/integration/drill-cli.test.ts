@@ -1,0 +1,127 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { stringify } from 'yaml';
+import { golive } from '../support/cli.ts';
+import { createEngineHarness, type EngineHarness } from '../support/engine.ts';
+import { createDrSource, startDrWorker, type DrSource } from '../support/protection.ts';
+
+let harness: EngineHarness;
+let source: DrSource;
+let folder: string;
+let env: NodeJS.ProcessEnv;
+
+/** A runbook file as a user writes it, protecting the test source. */
+function runbookText(name: string, options: { rpo?: string; drill?: boolean } = {}): string {
+  return stringify({
+    apiVersion: 'golive/v1',
+    kind: 'Runbook',
+    metadata: { name, service: name },
+    spec: {
+      strategy: 'warm-standby',
+      objectives: { rpo: options.rpo ?? '1h', rto: '1h' },
+      targets: {
+        source: { type: 'postgres', url: '${DR_SOURCE_URL}' },
+        server: { type: 'postgres', url: '${DR_SERVER_URL}' },
+        backups: { type: 'filesystem', path: '${DR_BACKUP_DIR}' },
+      },
+      backup: { source: 'source', store: 'backups' },
+      ...(options.drill === false ? {} : { drill: { server: 'server', smoke: [{ id: 'orders', sql: 'SELECT count(*)::int AS n FROM orders', assert: 'rows.0.n == 3000' }] } }),
+      steps: [{ id: 'newest', action: 'backup.latest', target: 'backups', with: { service: name } }],
+    },
+  });
+}
+
+async function writeRunbook(name: string, options: { rpo?: string; drill?: boolean } = {}): Promise<string> {
+  const file = join(folder, `${name}.yaml`);
+  await writeFile(file, runbookText(name, options));
+  return file;
+}
+
+beforeAll(async () => {
+  harness = await createEngineHarness('drill_cli');
+  source = await createDrSource('drill_cli_source', 3_000);
+  await startDrWorker(harness, source.env);
+  folder = await mkdtemp(join(tmpdir(), 'golive-drill-cli-'));
+  env = {
+    ...process.env,
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    DATABASE_URL: harness.databaseUrl,
+    GOLIVE_TASK_QUEUE: harness.taskQueue,
+    GOLIVE_HOME: join(folder, '.golive'),
+    GOLIVE_RUNBOOKS_DIR: folder,
+    GOLIVE_USER: 'sre-on-call',
+  };
+});
+
+afterAll(async () => {
+  await harness?.close();
+  await source?.drop();
+  if (folder) await rm(folder, { recursive: true, force: true });
+});
+
+describe('golive backup run and golive drill run', () => {
+  it('backs up, drills, and prints the measured RPO and RTO against the objectives', async () => {
+    const file = await writeRunbook('orders-cli');
+    const backup = await golive(['backup', 'run', file], { env });
+    expect(backup.code, backup.stderr).toBe(0);
+    expect(backup.stdout).toMatch(/backup run orders-cli-backup-\S+: succeeded/);
+    expect(backup.stdout).toMatch(/3 tables, 4500 rows/);
+
+    const drill = await golive(['drill', 'run', file], { env });
+    expect(drill.code, drill.stderr).toBe(0);
+    expect(drill.stdout).toMatch(/drill orders-cli-drill-\S+: PASSED/);
+    expect(drill.stdout).toMatch(/RPO\s+measured \d+\.\ds \(newest snapshot [^)]+\)\s+objective 1h\s+met/);
+    expect(drill.stdout).toMatch(/RTO\s+measured \d+\.\ds\s+objective 1h\s+met/);
+    expect(drill.stdout).toMatch(/smoke-orders\s+succeeded/);
+
+    const json = await golive(['drill', 'run', file, '--json'], { env });
+    expect(json.code, json.stderr).toBe(0);
+    const record = JSON.parse(json.stdout) as { status: string; requestedBy: string; measured: { rpoSource: string } };
+    expect(record).toMatchObject({ status: 'passed', requestedBy: 'sre-on-call', measured: { rpoSource: 'snapshot' } });
+
+    const posture = await golive(['posture', '--json'], { env });
+    expect(posture.code, posture.stderr).toBe(0);
+    const services = (JSON.parse(posture.stdout) as { services: { service: string; status: string; lastDrill: { status: string } }[] }).services;
+    expect(services.find((service) => service.service === 'orders-cli')).toMatchObject({ status: 'ok', lastDrill: { status: 'passed' } });
+  });
+
+  it('exits 1 with both numbers when the measured RPO misses the objective', async () => {
+    const file = await writeRunbook('orders-tight', { rpo: '1s' });
+    expect((await golive(['backup', 'run', file], { env })).code).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const drill = await golive(['drill', 'run', file], { env });
+    expect(drill.code).toBe(1);
+    expect(drill.stdout).toMatch(/: FAILED/);
+    expect(drill.stdout).toMatch(/reason: measured RPO \d+\.\ds exceeds objective 1s/);
+    expect(drill.stdout).toMatch(/RPO\s+measured \d+\.\ds .*objective 1s\s+MISSED/);
+  });
+
+  it('fails a drill clearly when the service has no backup yet', async () => {
+    const file = await writeRunbook('orders-empty');
+    const drill = await golive(['drill', 'run', file], { env });
+    expect(drill.code).toBe(1);
+    expect(drill.stdout).toMatch(/reason: step find-backup failed: no backup of orders-empty in .*golive backup run/);
+  });
+});
+
+describe('bad input changes nothing', () => {
+  it('refuses a drill of a runbook without spec.drill, naming what to add', async () => {
+    const file = await writeRunbook('orders-nodrill', { drill: false });
+    const drill = await golive(['drill', 'run', file], { env });
+    expect(drill.code).toBe(1);
+    expect(drill.stderr).toContain(`golive: ${file} has no spec.drill: add one naming the server where drills restore`);
+    expect(await harness.store.listRuns({ service: 'orders-nodrill', limit: 5 })).toEqual([]);
+  });
+
+  it('refuses a malformed cron expression and an unknown schedule', async () => {
+    const file = await writeRunbook('orders-cron');
+    const schedule = await golive(['drill', 'schedule', file, '--cron', 'nightly'], { env });
+    expect(schedule.code).toBe(1);
+    expect(schedule.stderr).toContain('--cron "nightly" is not a cron expression');
+    const pause = await golive(['drill', 'pause', 'orders-unknown'], { env });
+    expect(pause.code).toBe(1);
+    expect(pause.stderr).toContain('no schedule drill-orders-unknown: list them with `golive drill schedules`');
+  });
+});
