@@ -1,8 +1,9 @@
 /**
  * Records workflow histories for the replay test (test/integration/replay.test.ts): runs the
  * runbook workflow through its main paths on a throwaway Temporal dev server and writes each
- * history as JSON beside this file. Re-record only on purpose: after a deliberate, patched change.
- *   npx tsx test/histories/record.ts
+ * history as JSON beside this file. Re-record only on purpose: after a deliberate, patched change,
+ * or name the histories to add and leave the others as older code recorded them.
+ *   npx tsx test/histories/record.ts [NAME...]
  */
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +16,7 @@ import { WORKFLOWS_PATH } from '../../runtime/workflows-path.ts';
 import { startTemporalDevServer } from '../../stack/temporal.ts';
 import { loadToolchain, requireTool } from '../../stack/toolchain.ts';
 import type { RunStore } from '../../store/runs.ts';
-import { RUNBOOK_WORKFLOW, type RunbookRunInput } from '../../workflows/definitions.ts';
+import { BACKUP_WORKFLOW, DRILL_WORKFLOW, RUNBOOK_WORKFLOW, type DrillRunInput, type RunbookRunInput } from '../../workflows/definitions.ts';
 import { fakeActions, runbook } from '../support/engine.ts';
 
 const roles = parseRoles('rita=release-manager,ivan=incident-commander');
@@ -45,12 +46,38 @@ const worker = await Worker.create({
   connection: await NativeConnection.connect({ address: server.address }),
   taskQueue,
   workflowsPath: WORKFLOWS_PATH,
-  activities: { ...fakeActions([], new Set(['fails'])), recordEvent: async () => {} },
+  activities: {
+    ...fakeActions([], new Set(['fails'])),
+    // A restored copy whose newest commit is old: the drill misses its RPO objective.
+    'drill.verify': async () => ({ newestCommit: '2026-01-01T00:00:00.000Z', rpoSource: 'snapshot' }),
+    'drill.health': async () => ({ passedAt: new Date().toISOString(), attempts: 1 }),
+    recordEvent: async () => {},
+    recordDrill: async () => {},
+    notifyDrill: async () => {},
+  },
+});
+const wanted = process.argv.slice(2);
+
+/** A runbook with backup and drill policies, for the backup and drill workflows. */
+const protectedRunbook = runbook({
+  targets: {
+    source: { type: 'postgres', url: '${SOURCE_URL}' },
+    server: { type: 'postgres', url: '${SERVER_URL}' },
+    backups: { type: 'filesystem', path: '/var/backups/golive' },
+  },
+  backup: { source: 'source', store: 'backups', retention: { keep: 3 } },
+  drill: { server: 'server', smoke: [{ id: 'orders', sql: 'SELECT 1' }] },
+  steps: [noop('unused')],
 });
 
 async function record(name: string, spec: Record<string, unknown>, drive: (runId: string) => Promise<void>): Promise<void> {
   const input: RunbookRunInput = { runbook: runbook(spec), requestedBy: 'rita', roles };
-  const handle = await client.workflow.start(RUNBOOK_WORKFLOW, { workflowId: `history-${name}`, taskQueue, args: [input] });
+  await recordWorkflow(name, RUNBOOK_WORKFLOW, input, drive);
+}
+
+async function recordWorkflow(name: string, type: string, input: RunbookRunInput, drive: (runId: string) => Promise<void> = async () => {}): Promise<void> {
+  if (wanted.length > 0 && !wanted.includes(name)) return;
+  const handle = await client.workflow.start(type, { workflowId: `history-${name}`, taskQueue, args: [input] });
   await drive(handle.workflowId);
   await handle.result().catch(() => undefined);
   const history = JSON.parse(historyToJSON(await handle.fetchHistory()), scrub) as unknown;
@@ -75,6 +102,9 @@ await worker.runUntil(async () => {
     await waitForState(client, runId, (state) => state.status === 'paused');
     await sendControl(stack, runId, 'abort', { actor: 'ivan', comment: 'recorded abort' });
   });
+  const protection: DrillRunInput = { runbook: protectedRunbook, requestedBy: 'rita', roles: {}, trigger: 'manual' };
+  await recordWorkflow('backup-run', BACKUP_WORKFLOW, protection);
+  await recordWorkflow('drill-missed-rpo', DRILL_WORKFLOW, protection);
 });
 await client.connection.close();
 await server.stop();
