@@ -17,19 +17,24 @@ export function awsClientConfig(env: Environment, region: string | undefined) {
 }
 
 const AwsError = z.object({ name: z.string(), $fault: z.enum(['client', 'server']).optional() });
+const TRANSIENT = /Throttl|SlowDown|RequestTimeout|PriorRequestNotComplete|RequestLimitExceeded/;
+
+/** What AWS answered: its error name, and whether asking again may help; undefined when AWS did not answer. */
+export function awsRefusal(error: unknown): { name: string; message: string; transient: boolean; refused: boolean } | undefined {
+  const parsed = AwsError.safeParse(error);
+  if (!parsed.success || !(error instanceof Error)) return undefined;
+  const { name, $fault: fault } = parsed.data;
+  const transient = fault === 'server' || TRANSIENT.test(name);
+  return { name, message: error.message, transient, refused: !transient && fault === 'client' };
+}
 
 /** Throttling and server faults retry; a request AWS refuses (no such zone, bad record) does not. */
 function rethrowAws(error: unknown, context: string): never {
-  const parsed = AwsError.safeParse(error);
-  if (parsed.success && error instanceof Error) {
-    const { name, $fault: fault } = parsed.data;
-    if (fault === 'server' || /Throttl|PriorRequestNotComplete|RequestLimitExceeded/.test(name)) {
-      throw new Error(`${context}: ${name}: ${error.message}`, { cause: error });
-    }
-    if (fault === 'client') {
-      const type = /NoSuch|NotFound/.test(name) ? 'NotFound' : 'AwsRequestFailed';
-      throw businessFailure(`${context}: ${name}: ${error.message}`, type, error);
-    }
+  const refusal = awsRefusal(error);
+  if (refusal?.transient) throw new Error(`${context}: ${refusal.name}: ${refusal.message}`, { cause: error });
+  if (refusal?.refused) {
+    const type = /NoSuch|NotFound/.test(refusal.name) ? 'NotFound' : 'AwsRequestFailed';
+    throw businessFailure(`${context}: ${refusal.name}: ${refusal.message}`, type, error);
   }
   return rethrow(error, context, 'AwsRequestFailed');
 }

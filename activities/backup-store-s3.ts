@@ -2,9 +2,8 @@ import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, S3Client 
 import { Upload } from '@aws-sdk/lib-storage';
 import { ApplicationFailure } from '@temporalio/common';
 import { Readable } from 'node:stream';
-import { z } from 'zod';
 import type { TargetOf } from '../definitions/targets.ts';
-import { awsClientConfig } from './aws.ts';
+import { awsClientConfig, awsRefusal } from './aws.ts';
 import type { BackupStore } from './backup-store.ts';
 import { checkKey } from './backup-keys.ts';
 import type { Environment } from './env.ts';
@@ -15,18 +14,13 @@ const PART_SIZE = 16 * 1024 * 1024;
 const PARTS_IN_FLIGHT = 4;
 const DELETE_BATCH = 1_000;
 
-const AwsError = z.object({ name: z.string(), $fault: z.enum(['client', 'server']).optional() });
-
 /** A missing object is BackupMissing; other refusals (no bucket, access denied) fail the step; the rest retries. */
 function rethrowS3(error: unknown, context: string): never {
   if (error instanceof ApplicationFailure) throw error;
-  const parsed = AwsError.safeParse(error);
-  if (parsed.success && error instanceof Error) {
-    const { name, $fault: fault } = parsed.data;
-    if (name === 'NoSuchKey' || name === 'NotFound') throw businessFailure(`${context}: it does not exist`, 'BackupMissing', error);
-    if (fault === 'server' || /Throttl|SlowDown|RequestTimeout/.test(name)) throw new Error(`${context}: ${name}: ${error.message}`, { cause: error });
-    if (fault === 'client') throw businessFailure(`${context}: ${name}: ${error.message}`, 'StoreFailed', error);
-  }
+  const refusal = awsRefusal(error);
+  if (refusal && (refusal.name === 'NoSuchKey' || refusal.name === 'NotFound')) throw businessFailure(`${context}: it does not exist`, 'BackupMissing', error);
+  if (refusal?.transient) throw new Error(`${context}: ${refusal.name}: ${refusal.message}`, { cause: error });
+  if (refusal?.refused) throw businessFailure(`${context}: ${refusal.name}: ${refusal.message}`, 'StoreFailed', error);
   return rethrow(error, context, 'StoreFailed');
 }
 

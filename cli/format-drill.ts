@@ -1,3 +1,4 @@
+import { formatBytes } from '../definitions/backup-manifest.ts';
 import { formatMeasured } from '../definitions/drill-measure.ts';
 import { formatDuration } from '../definitions/duration.ts';
 import type { ScheduleView } from '../runtime/protection.ts';
@@ -5,17 +6,6 @@ import type { DrillRecord, RunState } from '../workflows/definitions.ts';
 import { formatTable } from './context.ts';
 
 const time = (iso: string | undefined) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '');
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
-}
 
 function objectiveRow(name: 'RPO' | 'RTO', measured: number | undefined, objective: string, objectiveMs: number, note = ''): string[] {
   if (measured === undefined) return [name, 'not measured', `objective ${objective}`, ''];

@@ -49,3 +49,15 @@ export interface BackupEntry {
   /** Human-readable store location, like s3://bucket/prefix/orders/ID.dump or /var/backups/orders/ID.dump. */
   location: string;
 }
+
+/** `541.3 KB`, `1.2 GB`: a backup's size as people read it (binary units). */
+export function formatBytes(count: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = count;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${count} B` : `${value.toFixed(1)} ${units[unit]}`;
+}

@@ -1,20 +1,12 @@
 import { z } from 'zod';
-import { parseAssertion } from './assertions.ts';
 import { durationText, identifier, nonEmpty } from './fields.ts';
+import { assertions } from './steps.ts';
 import type { Target, TargetType } from './targets.ts';
 
 /**
  * How a runbook's service is protected: where its backups go and how they are kept
  * (`spec.backup`), and how restore-verification drills prove them (`spec.drill`).
  */
-
-const assertion = z.string().superRefine((text, ctx) => {
-  try {
-    parseAssertion(text);
-  } catch (error) {
-    ctx.addIssue({ code: 'custom', message: (error as Error).message });
-  }
-});
 
 export const BackupPolicy = z.strictObject({
   /** The postgres target that is backed up. */
@@ -34,7 +26,7 @@ export const DrillPolicy = z.strictObject({
   server: identifier,
   /** Queries run on the restored copy; each must return rows that pass its assertions. */
   smoke: z
-    .array(z.strictObject({ id: identifier, sql: nonEmpty, assert: z.union([assertion, z.array(assertion)]).optional() }))
+    .array(z.strictObject({ id: identifier, sql: nonEmpty, assert: assertions.optional() }))
     .default([]),
   /** The health check whose first pass stops the RTO clock. */
   health: z.strictObject({ sql: nonEmpty.default('SELECT 1'), within: durationText.default('5m') }).default({ sql: 'SELECT 1', within: '5m' }),

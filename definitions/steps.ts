@@ -8,6 +8,7 @@ import { placeholderProblem, placeholders } from './templates.ts';
 
 /** Runbook steps (action, approval gate, pause) and the rules that tie them to targets and to each other. */
 
+/** One assertion on a step's result, checked for shape when the file is read. */
 const assertion = z.string().superRefine((text, ctx) => {
   try {
     parseAssertion(text);
@@ -15,6 +16,9 @@ const assertion = z.string().superRefine((text, ctx) => {
     ctx.addIssue({ code: 'custom', message: (error as Error).message });
   }
 });
+
+/** `assert:` takes one assertion or a list. */
+export const assertions = z.union([assertion, z.array(assertion)]);
 
 export const approvalGate = z.strictObject({
   approvers: z.array(z.enum(ROLES)).min(1, 'an approval needs at least one approver role'),
@@ -57,7 +61,7 @@ export const StepInput = z
     with: z.record(z.string(), z.unknown()).optional(),
     timeout: durationText.optional(),
     retries: z.number().int().min(0).max(20).optional(),
-    assert: z.union([assertion, z.array(assertion)]).optional(),
+    assert: assertions.optional(),
     approval: approvalGate.optional(),
     pause: pause.nullable().optional(),
     compensates: identifier.optional(),

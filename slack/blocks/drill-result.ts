@@ -1,3 +1,4 @@
+import { formatBytes } from '../../definitions/backup-manifest.ts';
 import { formatDuration } from '../../definitions/duration.ts';
 import type { DrillRecord } from '../../workflows/definitions.ts';
 
@@ -30,17 +31,6 @@ function escape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-function bytes(count: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let value = count;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return unit === 0 ? `${count} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
-
 /** "2h5m (objective 24h, met)" or "not measured (objective 24h)". */
 function measuredAgainst(measuredMs: number | undefined, objective: string, objectiveMs: number): string {
   if (measuredMs === undefined) return `not measured (objective ${objective})`;
@@ -57,7 +47,7 @@ function rpoSource(record: DrillRecord): string {
 function backupText(record: DrillRecord): string {
   const backup = record.backup;
   if (backup === undefined) return 'none restored';
-  return `\`${escape(backup.backupId)}\`\ntaken ${backup.snapshotAt}, ${bytes(backup.bytes)}`;
+  return `\`${escape(backup.backupId)}\`\ntaken ${backup.snapshotAt}, ${formatBytes(backup.bytes)}`;
 }
 
 /** The one-line summary: the notification text and the fallback for clients without blocks. */
