@@ -8,8 +8,8 @@ const time = (iso: string | undefined) => (iso ? iso.replace('T', ' ').replace(/
 export function formatRunList(runs: RunSummary[]): string {
   if (runs.length === 0) return 'no runs yet: start one with `golive run RUNBOOK`';
   return formatTable([
-    ['RUN', 'STATUS', 'SERVICE', 'RUNBOOK', 'REQUESTED BY', 'STARTED', 'STEP'],
-    ...runs.map((run) => [run.runId, run.status, run.service, run.definitionName, run.requestedBy, time(run.startedAt), run.currentStep ?? '']),
+    ['RUN', 'KIND', 'STATUS', 'SERVICE', 'RUNBOOK', 'REQUESTED BY', 'STARTED', 'STEP'],
+    ...runs.map((run) => [run.runId, run.kind, run.status, run.service, run.definitionName, run.requestedBy, time(run.startedAt), run.currentStep ?? '']),
   ]);
 }
 

@@ -81,6 +81,10 @@ describe('golive backup run and golive drill run', () => {
     const record = JSON.parse(json.stdout) as { status: string; requestedBy: string; measured: { rpoSource: string } };
     expect(record).toMatchObject({ status: 'passed', requestedBy: 'sre-on-call', measured: { rpoSource: 'snapshot' } });
 
+    const runs = await golive(['runs', '--service', 'orders-cli'], { env });
+    expect(runs.stdout).toMatch(/orders-cli-drill-\S+\s+drill\s+succeeded\s+orders-cli/);
+    expect(runs.stdout).toMatch(/orders-cli-backup-\S+\s+backup\s+succeeded\s+orders-cli/);
+
     const posture = await golive(['posture', '--json'], { env });
     expect(posture.code, posture.stderr).toBe(0);
     const services = (JSON.parse(posture.stdout) as { services: { service: string; status: string; lastDrill: { status: string } }[] }).services;
