@@ -1,62 +1,33 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createNotifier, type NotifierOptions } from '../../activities/notify.ts';
 import { freePort } from '../../stack/process.ts';
 import type { DrillRecord } from '../../workflows/definitions.ts';
+import { startSlackApi, type SlackApi, type SlackRequest } from '../support/slack.ts';
 
 const TOKEN = 'xoxb-test-0000-secret';
 
-interface Received {
-  path: string;
-  authorization?: string;
-  contentType?: string;
-  body: unknown;
-  at: number;
-}
-
-/** A local stand-in for slack.com/api that speaks the Web API wire format for chat.postMessage. */
-let server: Server;
+let slack: SlackApi;
 let apiUrl: string;
-let received: Received[] = [];
-
-async function readBody(request: IncomingMessage): Promise<unknown> {
-  let text = '';
-  for await (const chunk of request) text += String(chunk);
-  return JSON.parse(text);
-}
-
-function answer(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers }).end(JSON.stringify(body));
-}
-
-async function slackApi(request: IncomingMessage, response: ServerResponse): Promise<void> {
-  const body = await readBody(request);
-  received.push({ path: request.url ?? '', authorization: request.headers.authorization, contentType: request.headers['content-type'], body, at: Date.now() });
-  const channel = typeof body === 'object' && body !== null && 'channel' in body ? body.channel : undefined;
-  const tries = received.filter((entry) => entry.path === request.url).length;
-  if (request.url !== '/api/chat.postMessage') return answer(response, 404, { ok: false, error: 'unknown_method' });
-  if (request.headers.authorization !== `Bearer ${TOKEN}`) return answer(response, 200, { ok: false, error: 'invalid_auth' });
-  if (channel === 'C-missing') return answer(response, 200, { ok: false, error: 'channel_not_found' });
-  if (channel === 'C-busy' && tries === 1) return answer(response, 429, { ok: false, error: 'ratelimited' }, { 'retry-after': '1' });
-  if (channel === 'C-down' && tries === 1) return answer(response, 503, { ok: false, error: 'service_unavailable' });
-  answer(response, 200, { ok: true, channel, ts: `1718000000.00010${tries}` });
-}
+let received: SlackRequest[];
 
 beforeAll(async () => {
-  server = createServer((request, response) => void slackApi(request, response));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('the Slack stand-in has no TCP address');
-  apiUrl = `http://127.0.0.1:${address.port}/api/`;
+  slack = await startSlackApi(TOKEN, (channel, tries) => {
+    if (channel === 'C-missing') return { status: 200, body: { ok: false, error: 'channel_not_found' } };
+    if (channel === 'C-busy' && tries === 1) return { status: 429, body: { ok: false, error: 'ratelimited' }, headers: { 'retry-after': '1' } };
+    if (channel === 'C-down' && tries === 1) return { status: 503, body: { ok: false, error: 'service_unavailable' } };
+    return undefined;
+  });
+  apiUrl = slack.apiUrl;
+  received = slack.received;
 });
 
 afterAll(async () => {
-  await new Promise((resolve) => server.close(resolve));
+  await slack?.close();
 });
 
 beforeEach(() => {
-  received = [];
+  received.length = 0;
 });
 
 function captureLogs(): { logger: pino.Logger; lines: string[] } {

@@ -6,21 +6,28 @@ import { createEngineHarness, type EngineHarness } from '../support/engine.ts';
 import { until } from '../support/poll.ts';
 import { createDrSource, drRunbook, startDrWorker, type DrSource } from '../support/protection.ts';
 import { uniqueId } from '../support/db.ts';
+import { startSlackApi, type SlackApi } from '../support/slack.ts';
 
 let harness: EngineHarness;
 let source: DrSource;
+let slack: SlackApi;
 const created: string[] = [];
 
 beforeAll(async () => {
   harness = await createEngineHarness('schedules');
   source = await createDrSource('schedules_source', 2_000);
-  await startDrWorker(harness, source.env);
+  slack = await startSlackApi('xoxb-schedules-test');
+  // Two workers on the queue, as in production: a scheduled drill still runs once.
+  const notify = { token: 'xoxb-schedules-test', channel: 'C-dr-drills', apiUrl: slack.apiUrl };
+  await startDrWorker(harness, source.env, notify);
+  await startDrWorker(harness, source.env, notify);
 });
 
 afterAll(async () => {
   for (const id of created) await controlSchedule(harness.client, id, 'delete', 'test done').catch(() => undefined);
   await harness?.close();
   await source?.drop();
+  await slack?.close();
 });
 
 describe('drill schedules on the Temporal dev server', () => {
@@ -52,6 +59,11 @@ describe('drill schedules on the Temporal dev server', () => {
     const record = await until(async () => (await store.listDrills({ service: name, limit: 5 }))[0], 90_000, 'the triggered drill was not recorded');
     expect(record).toMatchObject({ service: name, trigger: 'schedule', status: 'passed', requestedBy: `schedule:drill-${name}` });
     expect(record.runId.startsWith(`${name}-drill-`)).toBe(true);
+    const drillRuns = (await harness.store.listRuns({ service: name, limit: 10 })).filter((run) => run.kind === 'drill');
+    expect(drillRuns.map((run) => run.runId)).toEqual([record.runId]);
+    const posted = await until(async () => (slack.received.length > 0 ? slack.received : undefined), 10_000, 'no drill result reached Slack');
+    expect(posted).toHaveLength(1);
+    expect(posted[0]?.body).toMatchObject({ channel: 'C-dr-drills', text: expect.stringMatching(new RegExp(`^Restore drill passed for ${name}\\. RPO .* Run ${record.runId}\\.$`)) });
 
     await controlSchedule(harness.client, drill.scheduleId, 'pause', 'pause by ana: maintenance window');
     const paused = (await listSchedules(harness.client)).find((schedule) => schedule.scheduleId === drill.scheduleId);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { inject } from 'vitest';
 import { createActivities } from '../../activities/index.ts';
 import { createNotifier } from '../../activities/notify.ts';
+import type { Config } from '../../config/env.ts';
 import { RunbookSchema, type Runbook } from '../../definitions/schema.ts';
 import { createLogger } from '../../runtime/logger.ts';
 import { startProtectionRun, type ProtectionKind } from '../../runtime/protection.ts';
@@ -67,8 +68,8 @@ export function drRunbook(name: string, overrides: { objectives?: { rpo: string;
   });
 }
 
-/** A worker on the harness's task queue with the real activities, records and log notifier. */
-export async function startDrWorker(harness: EngineHarness, env: Record<string, string>): Promise<void> {
+/** A worker on the harness's task queue with the real activities and records; drill results go to the log, or to `slack`. */
+export async function startDrWorker(harness: EngineHarness, env: Record<string, string>, slack: Config['slack'] = { apiUrl: 'http://127.0.0.1:9/' }): Promise<void> {
   const protection = createPgProtectionStore(harness.pool);
   const pgBin = requireTool(loadToolchain({ pgBin: process.env.GOLIVE_PG_BIN }), 'pgBin');
   const logger = createLogger('silent', 'golive-test');
@@ -76,7 +77,7 @@ export async function startDrWorker(harness: EngineHarness, env: Record<string, 
     store: harness.store,
     actions: { env, pgBin, backups: protection },
     drills: protection,
-    notifier: createNotifier({ slack: { apiUrl: 'http://127.0.0.1:9/' }, logger }),
+    notifier: createNotifier({ slack, logger }),
   });
   await harness.startActivities(activities);
 }
