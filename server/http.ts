@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { createRegistry } from './metrics.ts';
 import { notFound, routes, type Handler, type Reply, type ServerDeps } from './routes.ts';
 
 export interface HttpServer {
@@ -18,23 +18,6 @@ function match(table: Record<string, Handler>, method: string, path: string): { 
     if (found) return { handler, params: Object.fromEntries(names.map((name, index) => [name, decodeURIComponent(found[index + 1] ?? '')])) };
   }
   return undefined;
-}
-
-/** Prometheus registry with process metrics and the number of runs by status, read at scrape time. */
-export function createRegistry(deps: Pick<ServerDeps, 'store'>): Registry {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'golive_' });
-  new Gauge({
-    name: 'golive_runs',
-    help: 'Runs recorded in golive, by status',
-    labelNames: ['status'],
-    registers: [registry],
-    async collect() {
-      this.reset();
-      for (const [status, runs] of Object.entries(await deps.store.countByStatus())) this.set({ status }, runs);
-    },
-  });
-  return registry;
 }
 
 /** The reply to one request; a path that cannot be decoded is the client's mistake, a throwing handler is logged. */

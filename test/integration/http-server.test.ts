@@ -115,6 +115,19 @@ describe('/metrics', () => {
     expect(reply.text).toMatch(/^golive_process_cpu_user_seconds_total \d/m);
     expect(reply.text).toMatch(/^golive_nodejs_heap_size_used_bytes \d/m);
   });
+
+  it('serves the DR posture of each service for alerting', async () => {
+    const text = (await get('/metrics')).text;
+    const sample = (name: string, labels: string) => Number(new RegExp(`^${name}\\{${labels}\\} (\\S+)$`, 'm').exec(text)?.[1]);
+    expect(sample('golive_dr_status', 'service="orders",status="ok"')).toBe(1);
+    expect(sample('golive_dr_status', 'service="payments",status="at-risk"')).toBe(1);
+    expect(sample('golive_backup_age_seconds', 'service="payments"')).toBeGreaterThanOrEqual(30 * 3_600);
+    expect(sample('golive_rpo_objective_seconds', 'service="orders"')).toBe(24 * 3_600);
+    expect(sample('golive_drill_measured_rpo_seconds', 'service="orders"')).toBe(4 * 3_600);
+    expect(sample('golive_drill_measured_rto_seconds', 'service="orders"')).toBe(310);
+    expect(sample('golive_drill_last_passed_timestamp_seconds', 'service="orders"')).toBeCloseTo((now - 2 * HOUR) / 1_000, 0);
+    expect(text).not.toMatch(/golive_drill_last_passed_timestamp_seconds\{service="payments"\}/);
+  });
 });
 
 describe('/api/runs', () => {
