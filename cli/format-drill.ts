@@ -1,4 +1,4 @@
-import { formatBytes } from '../definitions/backup-manifest.ts';
+import { formatBytes, type BackupEntry } from '../definitions/backup-manifest.ts';
 import { formatMeasured } from '../definitions/drill-measure.ts';
 import { formatDuration } from '../definitions/duration.ts';
 import type { ScheduleView } from '../runtime/protection.ts';
@@ -46,6 +46,22 @@ export function formatBackup(state: RunState): string {
   const pruned = state.steps.find((step) => step.action === 'backup.prune')?.result as { deleted?: string[]; kept?: number } | undefined;
   if (pruned?.deleted) lines.push(`retention: kept ${pruned.kept}, deleted ${pruned.deleted.length}${pruned.deleted.length > 0 ? ` (${pruned.deleted.join(', ')})` : ''}`);
   return lines.join('\n');
+}
+
+export function formatBackupList(entries: BackupEntry[], store: string): string {
+  if (entries.length === 0) return `no complete backups in ${store}: take one with \`golive backup run RUNBOOK\``;
+  return formatTable([
+    ['BACKUP', 'SNAPSHOT', 'SIZE', 'TABLES', 'ROWS', 'SHA256', 'LOCATION'],
+    ...entries.map(({ manifest, location }) => [
+      manifest.backupId,
+      time(manifest.snapshotAt),
+      formatBytes(manifest.bytes),
+      String(manifest.tables.length),
+      String(manifest.tables.reduce((sum, table) => sum + table.rows, 0)),
+      `${manifest.sha256.slice(0, 12)}…`,
+      location,
+    ]),
+  ]);
 }
 
 export function formatSchedules(schedules: ScheduleView[]): string {

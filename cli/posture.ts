@@ -41,11 +41,13 @@ export function postureCommand(): Command {
   return new Command('posture')
     .description('how well each protected service meets its RPO/RTO: last backup age, last drill measurements, staleness')
     .option('--dir <dir>', 'folder with the runbooks (default: GOLIVE_RUNBOOKS_DIR, else runbooks)')
+    .option('--check', 'exit 1 when any service is at risk or stale (for cron jobs and CI gates)')
     .addOption(new Option('--json', 'print JSON'))
-    .action(async (options: { dir?: string; json?: boolean }) => {
+    .action(async (options: { dir?: string; json?: boolean; check?: boolean }) => {
       await withStack(async ({ config, pool }) => {
         const report = await readPosture(createPgProtectionStore(pool), options.dir ?? config.runbooksDir);
         print(report, options.json, formatPosture);
+        if (options.check && report.services.some((service) => service.status !== 'ok')) process.exitCode = 1;
       });
     });
 }

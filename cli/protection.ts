@@ -1,16 +1,20 @@
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { Command, Option } from 'commander';
+import { resolveTarget } from '../activities/env.ts';
+import { listManifests } from '../activities/backup-manifests.ts';
+import { withBackupStore, type StoreTarget } from '../activities/backup-store.ts';
 import { loadRunbook } from '../definitions/load.ts';
+import type { Runbook } from '../definitions/schema.ts';
 import {
-  controlSchedule, listSchedules, resolveScheduleId, startProtectionRun, upsertSchedule,
+  controlSchedule, listSchedules, requireProtection, resolveScheduleId, startProtectionRun, upsertSchedule,
   type ProtectionKind, type ScheduleControl,
 } from '../runtime/protection.ts';
-import { waitForRun } from '../runtime/runs.ts';
+import { UserError, waitForRun } from '../runtime/runs.ts';
 import type { RunStore } from '../store/runs.ts';
 import type { DrillRecord } from '../workflows/definitions.ts';
 import { actingUser, print, printJson, withStack } from './context.ts';
-import { formatBackup, formatDrill, formatSchedules } from './format-drill.ts';
+import { formatBackup, formatBackupList, formatDrill, formatSchedules } from './format-drill.ts';
 
 const json = () => new Option('--json', 'print JSON');
 const as = () => new Option('--as <user>', 'who is acting (default: GOLIVE_USER, else your login name)');
@@ -128,11 +132,37 @@ function scheduleControlCommand(kind: ProtectionKind, control: ScheduleControl):
     });
 }
 
+/** The runbook's backup store, its `${VAR}` references filled in from the environment. */
+function backupStoreOf(runbook: Runbook, file: string): StoreTarget {
+  requireProtection(runbook, 'backup', file);
+  const name = runbook.spec.backup!.store;
+  const spec = runbook.spec.targets[name];
+  if (spec?.type !== 'filesystem' && spec?.type !== 's3') throw new UserError(`${file}: spec.backup.store names ${name}, which is not a filesystem or s3 target`);
+  try {
+    return { name, spec: resolveTarget(name, spec, process.env) };
+  } catch (error) {
+    throw new UserError(`cannot open backup store ${name} of ${file}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+function listCommand(): Command {
+  return new Command('list')
+    .description("list the complete backups of a runbook's service, newest first, read from its backup store")
+    .argument('<runbook>', 'runbook file with spec.backup')
+    .addOption(json())
+    .action(async (file: string, options: { json?: boolean }) => {
+      const runbook = await loadRunbook(file);
+      const target = backupStoreOf(runbook, file);
+      const entries = await withBackupStore(target, process.env, (store) => listManifests(store, runbook.metadata.service));
+      print(entries, options.json, (list) => formatBackupList(list, target.name));
+    });
+}
+
 const CONTROLS: ScheduleControl[] = ['pause', 'unpause', 'trigger', 'delete'];
 
 export function backupCommand(): Command {
   const command = new Command('backup').description('back up a service\'s database and keep its backups by policy');
-  for (const sub of [runCommand('backup'), scheduleCommand('backup'), ...CONTROLS.map((control) => scheduleControlCommand('backup', control))]) command.addCommand(sub);
+  for (const sub of [runCommand('backup'), listCommand(), scheduleCommand('backup'), ...CONTROLS.map((control) => scheduleControlCommand('backup', control))]) command.addCommand(sub);
   return command;
 }
 

@@ -52,6 +52,7 @@ beforeAll(async () => {
     GOLIVE_HOME: join(folder, '.golive'),
     GOLIVE_RUNBOOKS_DIR: folder,
     GOLIVE_USER: 'sre-on-call',
+    ...source.env,
   };
 });
 
@@ -81,6 +82,11 @@ describe('golive backup run and golive drill run', () => {
     const record = JSON.parse(json.stdout) as { status: string; requestedBy: string; measured: { rpoSource: string } };
     expect(record).toMatchObject({ status: 'passed', requestedBy: 'sre-on-call', measured: { rpoSource: 'snapshot' } });
 
+    const listed = await golive(['backup', 'list', file], { env });
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(/^BACKUP\s+SNAPSHOT\s+SIZE\s+TABLES\s+ROWS\s+SHA256\s+LOCATION$/m);
+    expect(listed.stdout).toMatch(/orders-cli-backup-\S+\s+\S+ \S+Z\s+[\d.]+ KB\s+3\s+4500\s+[0-9a-f]{12}…\s+\/\S+\/orders-cli\/orders-cli-backup-\S+\.dump/);
+
     const runs = await golive(['runs', '--service', 'orders-cli'], { env });
     expect(runs.stdout).toMatch(/orders-cli-drill-\S+\s+drill\s+succeeded\s+orders-cli/);
     expect(runs.stdout).toMatch(/orders-cli-backup-\S+\s+backup\s+succeeded\s+orders-cli/);
@@ -89,6 +95,7 @@ describe('golive backup run and golive drill run', () => {
     expect(posture.code, posture.stderr).toBe(0);
     const services = (JSON.parse(posture.stdout) as { services: { service: string; status: string; lastDrill: { status: string } }[] }).services;
     expect(services.find((service) => service.service === 'orders-cli')).toMatchObject({ status: 'ok', lastDrill: { status: 'passed' } });
+    expect((await golive(['posture', '--check'], { env })).code).toBe(0);
   });
 
   it('exits 1 with both numbers when the measured RPO misses the objective', async () => {
@@ -117,6 +124,18 @@ describe('bad input changes nothing', () => {
     expect(drill.code).toBe(1);
     expect(drill.stderr).toContain(`golive: ${file} has no spec.drill: add one naming the server where drills restore`);
     expect(await harness.store.listRuns({ service: 'orders-nodrill', limit: 5 })).toEqual([]);
+  });
+
+  it('lists no backups for a service that has none, and names a store variable that is not set', async () => {
+    const file = await writeRunbook('orders-none');
+    const none = await golive(['backup', 'list', file], { env });
+    expect([none.code, none.stdout.trim()]).toEqual([0, 'no complete backups in backups: take one with `golive backup run RUNBOOK`']);
+    const unset = await golive(['backup', 'list', file], { env: { ...env, DR_BACKUP_DIR: '' } });
+    expect(unset.code).toBe(1);
+    expect(unset.stderr).toMatch(/cannot open backup store backups of .*DR_BACKUP_DIR/);
+    const check = await golive(['posture', '--check'], { env });
+    expect(check.code).toBe(1);
+    expect(check.stdout).toMatch(/orders-none\s+warm-standby\s+1h\s+1h\s+none\s+never\s+at-risk/);
   });
 
   it('refuses a malformed cron expression and an unknown schedule', async () => {
