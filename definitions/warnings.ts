@@ -65,8 +65,17 @@ export const rollbackReadsCompensatedSteps: WarningRule = (parsed) => {
   });
 };
 
+/**
+ * Keeping a single backup leaves nothing to fall back on when the newest is corrupt, and a
+ * backup taken while a drill restores the previous one deletes the drill's source.
+ */
+export const retentionKeepsAFallback: WarningRule = (parsed) => {
+  if (parsed.kind !== 'Runbook' || parsed.definition.spec.backup?.retention.keep !== 1) return [];
+  return [{ path: ['spec', 'backup', 'retention', 'keep'], message: 'keep 1 leaves no older backup when the newest turns out corrupt; keep at least 2' }];
+};
+
 /** Rules run on every valid definition. Add a rule here (or push one at start-up) to extend validation. */
-export const warningRules: WarningRule[] = [objectivesFitStrategy, rollbackReadsCompensatedSteps];
+export const warningRules: WarningRule[] = [objectivesFitStrategy, rollbackReadsCompensatedSteps, retentionKeepsAFallback];
 
 export function runWarningRules(parsed: ParsedDefinition, rules: readonly WarningRule[] = warningRules): Finding[] {
   return rules.flatMap((rule) => rule(parsed));
