@@ -100,9 +100,18 @@ export async function upsertSchedule(client: Client, request: ScheduleRequest): 
   return { scheduleId: options.scheduleId, created, nextRuns: description.info.nextActionTimes.slice(0, 3) };
 }
 
+/** gRPC INVALID_ARGUMENT: the server refused what the user gave (cron, time zone). */
+const INVALID_ARGUMENT = 3;
+
+/** The SDK refuses an unknown time zone with a TypeError; the server refuses a bad cron with INVALID_ARGUMENT. */
+function refusedArgument(error: unknown): boolean {
+  const code = (value: unknown) => (typeof value === 'object' && value !== null && 'code' in value ? value.code : undefined);
+  return error instanceof TypeError || code(error) === INVALID_ARGUMENT || (error instanceof Error && code(error.cause) === INVALID_ARGUMENT);
+}
+
 function invalidSchedule(error: unknown, request: ScheduleRequest): Error {
   const message = error instanceof Error ? error.message : String(error);
-  if (/invalid|parse|timezone|location/i.test(message)) {
+  if (refusedArgument(error)) {
     return new UserError(`cannot schedule ${request.kind}s of ${request.runbook.metadata.name}: Temporal refused --cron "${request.cron}"${request.timezone ? ` --timezone ${request.timezone}` : ''}: ${message}`);
   }
   return error instanceof Error ? error : new Error(message);

@@ -86,6 +86,10 @@ describe('drill schedules on the Temporal dev server', () => {
     const runbook = drRunbook(uniqueId('sched'));
     await expect(upsertSchedule(harness.client, { runbook, kind: 'drill', cron: 'every day', requestedBy: 'x', taskQueue: harness.taskQueue, source: 'test' }))
       .rejects.toThrow(/--cron "every day" is not a cron expression/);
+    await expect(upsertSchedule(harness.client, { runbook, kind: 'drill', cron: '0 3 * * *', timezone: 'Mars/Olympus_Mons', requestedBy: 'x', taskQueue: harness.taskQueue, source: 'test' }))
+      .rejects.toThrow(/^cannot schedule drills of sched-\w+: Temporal refused --cron "0 3 \* \* \*" --timezone Mars\/Olympus_Mons: /);
+    await expect(upsertSchedule(harness.client, { runbook, kind: 'drill', cron: '99 3 * * *', requestedBy: 'x', taskQueue: harness.taskQueue, source: 'test' }))
+      .rejects.toThrow(/^cannot schedule drills of sched-\w+: Temporal refused --cron "99 3 \* \* \*": /);
     expect((await listSchedules(harness.client)).some((schedule) => schedule.runbook === runbook.metadata.name)).toBe(false);
     await expect(controlSchedule(harness.client, 'drill-nothing-here', 'pause', 'x')).rejects.toThrow('no schedule drill-nothing-here');
   });
