@@ -1,97 +1,15 @@
-import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { awsClientConfig } from '../../activities/aws.ts';
+import { describe, expect, it } from 'vitest';
 import { createBackup, latestBackup, pruneBackups, verifyChecksum } from '../../activities/backup.ts';
 import { readManifest, writeManifest } from '../../activities/backup-manifests.ts';
-import { restoreBackup } from '../../activities/backup-restore.ts';
 import { openBackupStore } from '../../activities/backup-store.ts';
-import { parseInput } from '../../activities/call.ts';
-import { verify } from '../../activities/drill-verify.ts';
-import type { ActionDeps, BackupCatalog } from '../../activities/types.ts';
-import type { ActionName } from '../../definitions/actions.ts';
-import type { BackupEntry } from '../../definitions/backup-manifest.ts';
-import { HEARTBEAT_DDL } from '../../definitions/heartbeat.ts';
 import type { Target } from '../../definitions/targets.ts';
-import { loadToolchain, requireTool } from '../../stack/toolchain.ts';
-import { actionRequest, type RequestOptions } from '../support/actions.ts';
-import { createTestDatabase, uniqueId } from '../support/db.ts';
-import { startMoto, type MotoServer } from '../support/moto.ts';
-import { databaseUrl, runSql } from '../support/sql.ts';
+import { backupInput, call, catalog, db, deps, folder, local, localStore, plain, source, useBackupFixture, withVault } from '../support/backup-fixture.ts';
+import { runSql } from '../support/sql.ts';
 
-const run = promisify(execFile);
-const pgBin = requireTool(loadToolchain({ pgBin: process.env.GOLIVE_PG_BIN }), 'pgBin');
-
-/** golive's backup catalog as the actions see it, keeping what they reported. */
-class RecordedCatalog implements BackupCatalog {
-  entries: BackupEntry[] = [];
-  prunes: Array<{ service: string; ids: string[] }> = [];
-  async recorded(entry: BackupEntry) {
-    this.entries.push(entry);
-  }
-  async pruned(service: string, ids: string[]) {
-    this.prunes.push({ service, ids });
-  }
-}
-
-let source: { url: string; drop(): Promise<void> };
-let plain: { url: string; drop(): Promise<void> };
-let moto: MotoServer;
-let folder: string;
-let catalog: RecordedCatalog;
-let deps: ActionDeps;
-const made: string[] = [];
-const db = (url: string): { name: string; spec: Target } => ({ name: 'orders-db', spec: { type: 'postgres', url } });
-const server = (): { name: string; spec: Target } => ({ name: 'drill-db', spec: { type: 'postgres', url: inject('postgresUrl') } });
-const local = (): Target => ({ type: 'filesystem', path: join(folder, 'store') });
-const offsite: Target = { type: 's3', bucket: 'golive-drills', prefix: 'backups' };
-const localStore = () => openBackupStore({ name: 'vault', spec: { type: 'filesystem', path: join(folder, 'store') } }, {});
-
-function call<A extends ActionName>(action: A, input: Record<string, unknown>, options: RequestOptions) {
-  return parseInput(action, actionRequest(action, input, options), deps.env);
-}
-
-const backupInput = (backupId: string, extra: Record<string, unknown> = {}) => ({ store: 'vault', service: 'orders', backupId, sampleRows: 100, ...extra });
-const withVault = (target: { name: string; spec: Target }, vault: Target = local()): RequestOptions => ({ target, targets: { vault } });
-const scratch = () => {
-  const name = uniqueId('drill').replace('-', '_');
-  made.push(name);
-  return name;
-};
-
-beforeAll(async () => {
-  [source, plain] = await Promise.all([createTestDatabase('backup_src'), createTestDatabase('backup_plain')]);
-  folder = await mkdtemp(join(tmpdir(), 'golive-backups-'));
-  moto = await startMoto(requireTool(loadToolchain(), 'motoServer'));
-  const s3 = new S3Client({ ...awsClientConfig(moto.env, undefined), forcePathStyle: true });
-  await s3.send(new CreateBucketCommand({ Bucket: 'golive-drills' }));
-  s3.destroy();
-  catalog = new RecordedCatalog();
-  deps = { env: moto.env, pgBin, backups: catalog };
-  await runSql(source.url, `${HEARTBEAT_DDL};
-    CREATE TABLE payments (id bigint PRIMARY KEY, amount numeric(12,2) NOT NULL, paid_at timestamptz NOT NULL, note text);
-    CREATE TABLE customers (region text, id int, name text, PRIMARY KEY (region, id));
-    CREATE TABLE events (kind text, payload jsonb, t int);
-    INSERT INTO payments SELECT g, g * 1.25, '2024-05-01T00:00:00Z'::timestamptz + g * interval '1 second', 'p' || g FROM generate_series(1, 1200) g;
-    INSERT INTO customers SELECT CASE WHEN g % 2 = 0 THEN 'eu' ELSE 'us' END, g, 'customer ' || g FROM generate_series(1, 300) g;
-    INSERT INTO events (kind, payload, t) SELECT 'click', jsonb_build_object('n', g), g FROM generate_series(1, 50) g;
-    INSERT INTO golive_heartbeat (beat_at) SELECT '2024-05-01T12:00:00Z'::timestamptz + g * interval '1 second' FROM generate_series(1, 30) g;`);
-  await runSql(plain.url, 'CREATE TABLE ledger (id int PRIMARY KEY, entry text); INSERT INTO ledger SELECT g, md5(g::text) FROM generate_series(1, 10) g;');
-});
-
-afterAll(async () => {
-  for (const name of made) await runSql(inject('postgresUrl'), `DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
-  await Promise.all([source?.drop(), plain?.drop()]);
-  await moto?.stop();
-  await rm(folder, { recursive: true, force: true });
-});
+useBackupFixture();
 
 describe('backup.create', () => {
   it('streams the dump into the store and writes a manifest of the snapshot, heartbeating meanwhile', async () => {
@@ -233,90 +151,5 @@ describe('backup.verify-checksum', () => {
   it('says which backup is missing', async () => {
     const failing = verifyChecksum(call('backup.verify-checksum', { service: 'orders', backupId: 'never' }, { target: storeTarget() }));
     await expect(failing).rejects.toMatchObject({ type: 'BackupMissing', message: expect.stringMatching(/^no backup never of orders in .*never\.manifest\.json: its manifest is missing/) });
-  });
-});
-
-describe('backup.restore and drill.verify', () => {
-  const restore = (backupId: string, database: string, vault: Target = local(), service = 'orders') =>
-    restoreBackup(deps, call('backup.restore', { store: 'vault', service, backupId, database }, withVault(server(), vault)));
-  const check = (backupId: string, database: string, vault: Target = local(), service = 'orders') =>
-    verify(call('drill.verify', { store: 'vault', service, backupId, database }, withVault(server(), vault)));
-
-  it('restores a backup and verifies it, reading the newest commit from the heartbeat table', async () => {
-    const database = scratch();
-    expect(await restore('first', database)).toEqual({ database, backupId: 'first', tables: 4 });
-    const result = await check('first', database);
-    const store = localStore();
-    const manifest = await readManifest(store, 'orders', 'first');
-    expect(result).toEqual({
-      backupId: 'first', tables: 4, rows: 1580, sampledRows: 100 + 50 + 30 + 100,
-      newestCommit: '2024-05-01T12:00:30.000Z', rpoSource: 'heartbeat', snapshotAt: manifest.snapshotAt,
-    });
-  });
-
-  it('uses the snapshot time when the source has no heartbeat table', async () => {
-    const taken = await createBackup(deps, call('backup.create', { ...backupInput('plain-1'), service: 'ledger' }, withVault(db(plain.url))));
-    const database = scratch();
-    await restore('plain-1', database, local(), 'ledger');
-    expect(await check('plain-1', database, local(), 'ledger')).toMatchObject({ tables: 1, rows: 10, newestCommit: taken.snapshotAt, rpoSource: 'snapshot' });
-  });
-
-  it('a retry of the same restore reports the finished restore', async () => {
-    const request = call('backup.restore', { store: 'vault', service: 'orders', backupId: 'first', database: scratch() }, withVault(server()));
-    const first = await restoreBackup(deps, request);
-    expect(await restoreBackup(deps, request)).toEqual(first);
-  });
-
-  it('fails listing every table whose rows changed in the copy', async () => {
-    const database = scratch();
-    await restore('first', database);
-    await runSql(databaseUrl(inject('postgresUrl'), database), "DELETE FROM payments WHERE id > 1000; UPDATE customers SET name = 'changed' WHERE id = 2");
-    const failing = check('first', database);
-    await expect(failing).rejects.toMatchObject({ type: 'VerificationFailed', nonRetryable: true });
-    const message = await failing.catch((error: Error) => error.message);
-    expect(message).toMatch(new RegExp(`^restored database ${database} on drill-db does not match backup first of orders: 2 problems: `));
-    expect(message).toContain("1) the first 100 rows of table public.customers differ from the backup's (sample md5 ");
-    expect(message).toContain("2) table public.payments has 1000 rows in the restored database, the backup's manifest says 1200");
-  });
-
-  it('fails naming a table the backup tool left out', async () => {
-    const store = localStore();
-    const taken = await createBackup(deps, call('backup.create', backupInput('broken'), withVault(db(source.url))));
-    const dumpFile = join(folder, 'store', 'orders', 'broken.dump');
-    const env = { ...process.env, PGDATABASE: new URL(source.url).pathname.slice(1), PGHOST: new URL(source.url).hostname, PGPORT: new URL(source.url).port, PGUSER: new URL(source.url).username };
-    await run(join(pgBin, 'pg_dump'), ['--format=custom', '--exclude-table=payments', `--file=${dumpFile}`], { env });
-    const bytes = await readFile(dumpFile);
-    const manifest = await readManifest(store, 'orders', 'broken');
-    await writeManifest(store, { ...manifest, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
-    expect(taken.bytes).not.toBe(bytes.length);
-    await verifyChecksum(call('backup.verify-checksum', { service: 'orders', backupId: 'broken' }, { target: { name: 'vault', spec: local() } }));
-    const database = scratch();
-    expect(await restore('broken', database)).toMatchObject({ tables: 3 });
-    await expect(check('broken', database)).rejects.toMatchObject({
-      type: 'VerificationFailed',
-      message: `restored database ${database} on drill-db does not match backup broken of orders: 1 problem: 1) table public.payments is missing from the restored database (the backup's manifest lists it with 1200 rows)`,
-    });
-  });
-
-  it('a dump pg_restore cannot read fails without retry and leaves no database behind', async () => {
-    await createBackup(deps, call('backup.create', backupInput('garbage'), withVault(db(source.url))));
-    await writeFile(join(folder, 'store', 'orders', 'garbage.dump'), 'this is not a pg_dump archive');
-    const database = scratch();
-    await expect(restore('garbage', database)).rejects.toMatchObject({
-      type: 'RestoreFailed',
-      nonRetryable: true,
-      message: expect.stringContaining(`cannot restore backup garbage of orders (${join(folder, 'store', 'orders', 'garbage.dump')}) into ${database} on drill-db: pg_restore: error: input file does not appear to be a valid archive`),
-    });
-    const { rowCount } = await runSql(inject('postgresUrl'), 'SELECT 1 FROM pg_database WHERE datname = $1', [database]);
-    expect(rowCount).toBe(0);
-  });
-
-  it('backs up to S3, checks, restores and verifies from there', async () => {
-    const taken = await createBackup(deps, call('backup.create', backupInput('s3-1'), withVault(db(source.url), offsite)));
-    expect(taken).toMatchObject({ location: 's3://golive-drills/backups/orders/s3-1.dump', tables: 4 });
-    expect(await verifyChecksum(call('backup.verify-checksum', { service: 'orders', backupId: 's3-1' }, { target: { name: 'vault', spec: offsite } }))).toMatchObject({ sha256: taken.sha256 });
-    const database = scratch();
-    await restore('s3-1', database, offsite);
-    expect(await check('s3-1', database, offsite)).toMatchObject({ tables: 4, rows: 1580, rpoSource: 'heartbeat' });
   });
 });
