@@ -8,7 +8,9 @@ import { PRESETS } from './presets.ts';
 import { RunbookRun } from './runbook-run.ts';
 import { finishWorkflow } from './runbook.ts';
 
-const { recordDrill, notifyDrill } = proxyActivities<ReturnType<typeof createActivities>>(PRESETS.bookkeeping);
+type Activities = ReturnType<typeof createActivities>;
+const { recordDrill } = proxyActivities<Activities>(PRESETS.bookkeeping);
+const { notifyDrill } = proxyActivities<Activities>(PRESETS.notify);
 
 /**
  * A restore-verification drill (definitions/protection-plans.ts has its steps). After the steps,

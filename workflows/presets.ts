@@ -14,11 +14,20 @@ export const PRESETS = {
     startToCloseTimeout: '1m',
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 20 },
   } satisfies ActivityOptions,
+  /**
+   * Posting a drill result: the notifier retries rate limits itself (Retry-After up to 30s, four
+   * tries), so one attempt may take minutes; the drill record keeps the posted message, so a
+   * retry after a post that landed does not post again.
+   */
+  notify: {
+    startToCloseTimeout: '4m',
+    retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: 5 },
+  } satisfies ActivityOptions,
   /** An action step unless the runbook says otherwise. */
   action: { timeoutMs: 5 * 60_000, retries: 2 },
   actionRetry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
   /** Actions that heartbeat while they work: a dead worker is noticed within this, not at the step timeout. */
-  heartbeat: { timeout: '30s', actions: ['postgres.dump', 'postgres.restore', 'postgres.promote', 'http.burst', 'backup.create', 'backup.restore', 'drill.health'] as readonly string[] },
+  heartbeat: { timeout: '30s', actions: ['postgres.dump', 'postgres.restore', 'postgres.promote', 'http.burst', 'backup.create', 'backup.verify-checksum', 'backup.restore', 'drill.verify', 'drill.health'] as readonly string[] },
 } as const;
 
 export function actionOptions(step: ActionStep, phase: 'steps' | 'rollback'): ActivityOptions {
