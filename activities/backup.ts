@@ -20,13 +20,20 @@ function summary({ manifest, location }: BackupEntry) {
 
 /**
  * Streams pg_dump -Fc of the target database into the store, then writes the manifest. A retry
- * of a step whose manifest is already written returns that backup without dumping again.
+ * of a step whose manifest is already written returns that backup without dumping again; a
+ * backup of that ID taken by another run is never reused and fails the step.
  */
 export async function createBackup(deps: ActionDeps, call: ActionCall<'backup.create'>) {
   const source = stepTarget(call, 'postgres');
   const { service, backupId, sampleRows } = call.input;
   return withBackupStore(referencedStore(call, call.input.store), call.env, async (store) => {
     let manifest = await findManifest(store, service, backupId);
+    if (manifest !== undefined && manifest.runId !== call.request.runId) {
+      throw businessFailure(
+        `backup ${backupId} of ${service} already exists in ${store.location(manifest.dumpKey)}, taken by run ${manifest.runId}: choose another backupId`,
+        'BackupExists',
+      );
+    }
     if (manifest === undefined) {
       const context = `cannot back up ${source.name} to ${store.location(backupKeys(service, backupId).dump)}`;
       const taken = await withHeartbeats(takeSnapshotBackup({ deps, source, store, service, backupId, sampleRows, context }), { backupId });

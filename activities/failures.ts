@@ -23,7 +23,8 @@ export type FailureType =
   | 'ManifestInvalid'
   | 'StoreFailed'
   | 'ChecksumMismatch'
-  | 'VerificationFailed';
+  | 'VerificationFailed'
+  | 'BackupExists';
 
 /** A failure that retrying cannot fix: the step fails at once with this message. */
 export function businessFailure(message: string, type: FailureType, cause?: unknown): ApplicationFailure {

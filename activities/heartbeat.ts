@@ -1,13 +1,13 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { HEARTBEAT_DDL, HEARTBEAT_SCHEMA, HEARTBEAT_TABLE } from '../definitions/heartbeat.ts';
+import { permanentSqlState } from './postgres-client.ts';
 
 const TABLE = `${HEARTBEAT_SCHEMA}.${HEARTBEAT_TABLE}`;
 const INSERT_SQL = `INSERT INTO ${TABLE} DEFAULT VALUES RETURNING beat_at`;
 const PRUNE_SQL = `DELETE FROM ${TABLE} WHERE beat_at < now() - interval '7 days'`;
 const PRUNE_EVERY_MS = 3_600_000;
-/** Missing table or privilege (42), bad login (28), no such database (3D): waiting will not fix these (nor a malformed URL). */
-const FATAL_SQLSTATE_CLASSES = new Set(['42', '28', '3D']);
 
 /** The URL without its user and password, for messages and logs. */
 export function describeUrl(url: string): string {
@@ -35,9 +35,9 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** Missing table or privilege, bad login, no such database, a malformed URL: waiting will not fix these. */
 function isFatal(error: unknown): boolean {
-  if (error instanceof TypeError) return true;
-  return error instanceof pg.DatabaseError && error.code !== undefined && FATAL_SQLSTATE_CLASSES.has(error.code.slice(0, 2));
+  return error instanceof TypeError || permanentSqlState(error) !== undefined;
 }
 
 /** Creates golive's heartbeat table on the database at `url`; `created` is false when it was already there. */
@@ -69,18 +69,13 @@ export interface HeartbeatOptions {
   logger?: Pick<Logger, 'info' | 'warn'>;
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted || ms <= 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done);
-  });
+/** Resolves after `ms`, or at once when `signal` aborts (the writer's loop then ends). */
+async function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  try {
+    await delay(Math.max(0, ms), undefined, { signal });
+  } catch (error) {
+    if (!signal.aborted) throw error;
+  }
 }
 
 /**

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { drillResultMessage, drillResultText } from '../slack/blocks/drill-result.ts';
@@ -44,19 +45,6 @@ function retryAfter(header: string | null): number | undefined {
   if (header === null) return undefined;
   const seconds = Number(header);
   return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1_000 : undefined;
-}
-
-function sleep(ms: number): Promise<void> {
-  const cancelled = cancellationSignal();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      cancelled?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    cancelled?.addEventListener('abort', done);
-  });
 }
 
 interface SlackPost {
@@ -118,11 +106,13 @@ export function createNotifier(options: NotifierOptions): Notifier {
       } catch (error) {
         if (!(error instanceof Transient)) throw error;
         const wait = error.retryAfterMs ?? backoffMs * 2 ** (attempt - 1);
-        if (attempt >= maxAttempts || wait > maxWaitMs || cancellationSignal()?.aborted) {
-          throw new Error(`${error.message} (gave up after ${attempt} attempt${attempt === 1 ? '' : 's'})`);
-        }
+        const givenUp = new Error(`${error.message} (gave up after ${attempt} attempt${attempt === 1 ? '' : 's'})`);
+        const cancelled = cancellationSignal();
+        if (attempt >= maxAttempts || wait > maxWaitMs || cancelled?.aborted) throw givenUp;
         options.logger.warn({ runId: record.runId, attempt, waitMs: wait }, `${error.message}; retrying in ${wait}ms`);
-        await sleep(wait);
+        await delay(wait, undefined, { signal: cancelled }).catch(() => {
+          throw givenUp;
+        });
       }
     }
   }

@@ -90,11 +90,13 @@ export async function restoreOnce(place: RestorePlace, load: () => Promise<void>
   return { database, tables: await userTables(target, database, context) };
 }
 
-type RestoreState = 'absent' | 'started' | 'done' | 'foreign';
+/** What a database of the given name is to the restore step with a given key. */
+export type RestoreState = 'absent' | 'started' | 'done' | 'foreign';
 
 const marker = (key: string, phase: 'started' | 'done') => `golive restore ${key} ${phase}`;
 
-async function restoreState(client: pg.Client, database: string, key: string): Promise<RestoreState> {
+/** Reads golive's restore marker, the database comment restoreOnce writes, for the step with idempotency key `key`. */
+export async function restoreState(client: pg.Client, database: string, key: string): Promise<RestoreState> {
   const { rows } = await client.query<{ note: string | null }>(
     `SELECT shobj_description(oid, 'pg_database') AS note FROM pg_database WHERE datname = $1`,
     [database],
@@ -118,18 +120,22 @@ async function userTables(target: ResolvedTarget<'postgres'>, database: string, 
   }, database);
 }
 
+/** Drops `database` if it exists, ending its sessions: the one DROP DATABASE golive runs. */
+export async function forceDropDatabase(client: pg.Client, database: string): Promise<void> {
+  await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(database)} WITH (FORCE)`);
+}
+
 /** A restore that cannot succeed leaves no half-filled database behind to block the next run. */
 async function dropOwnDatabase(target: ResolvedTarget<'postgres'>, database: string, context: string): Promise<void> {
-  await withClient(target, context, (client) => client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(database)} WITH (FORCE)`));
+  await withClient(target, context, (client) => forceDropDatabase(client, database));
 }
 
 /** Creates the database for this attempt; returns 'done' when an earlier attempt finished. */
 async function prepareDatabase(client: pg.Client, database: string, key: string): Promise<RestoreState> {
   const state = await restoreState(client, database, key);
   if (state === 'done' || state === 'foreign') return state;
-  const name = client.escapeIdentifier(database);
-  if (state === 'started') await client.query(`DROP DATABASE ${name} WITH (FORCE)`);
-  await client.query(`CREATE DATABASE ${name} TEMPLATE template0`);
+  if (state === 'started') await forceDropDatabase(client, database);
+  await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)} TEMPLATE template0`);
   await markDatabase(client, database, marker(key, 'started'));
   return 'absent';
 }

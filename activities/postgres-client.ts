@@ -5,8 +5,29 @@ import type { ResolvedTarget } from './call.ts';
 /** SQLSTATE classes worth a retry: connection, rollback (serialization), resources, shutdown, system. */
 const TRANSIENT_SQLSTATE_CLASSES = new Set(['08', '40', '53', '57', '58']);
 
+/** Bad login (28), no such database (3D), SQL the server rejects: syntax, missing object, no privilege (42). */
+const PERMANENT_SQLSTATE_CLASSES = new Set(['28', '3D', '42']);
+
 function sqlState(error: unknown): string | undefined {
   return error instanceof pg.DatabaseError ? error.code : undefined;
+}
+
+/** The SQLSTATE of a pg error, or of the pg error it wraps (rethrowPg's failures keep it as `cause`). */
+export function wrappedSqlState(error: unknown): string | undefined {
+  const state = sqlState(error);
+  if (state !== undefined || !(error instanceof Error) || error.cause === error) return state;
+  return wrappedSqlState(error.cause);
+}
+
+/**
+ * The SQLSTATE of an error that waiting will not fix (classes 28, 3D and 42), or undefined.
+ * `except` names codes the caller expects to clear up, such as 42P01 while a table is still
+ * being restored.
+ */
+export function permanentSqlState(error: unknown, except: readonly string[] = []): string | undefined {
+  const state = wrappedSqlState(error);
+  if (state === undefined || except.includes(state)) return undefined;
+  return PERMANENT_SQLSTATE_CLASSES.has(state.slice(0, 2)) ? state : undefined;
 }
 
 /** Rethrows a pg error with context: transient ones plainly (Temporal retries), the rest as `type`. */
@@ -32,6 +53,15 @@ function checkedUrl(target: ResolvedTarget<'postgres'>): URL {
     throw businessFailure(`target ${target.name}: url must start with postgres:// (found ${url.protocol}//)`, 'InvalidTarget');
   }
   return url;
+}
+
+function pathDatabase(url: URL): string {
+  return decodeURIComponent(url.pathname.replace(/^\//, ''));
+}
+
+/** The database the target's URL names (empty when it names none). */
+export function urlDatabase(target: ResolvedTarget<'postgres'>): string {
+  return pathDatabase(checkedUrl(target));
 }
 
 /** Runs `work` with a connected client to the target (or another database on its server). */
@@ -70,8 +100,8 @@ export function libpqEnvironment(target: ResolvedTarget<'postgres'>, database?: 
   if (url.port) env.PGPORT = url.port;
   if (url.username) env.PGUSER = decodeURIComponent(url.username);
   if (url.password) env.PGPASSWORD = decodeURIComponent(url.password);
-  const urlDatabase = decodeURIComponent(url.pathname.replace(/^\//, ''));
-  if (database ?? urlDatabase) env.PGDATABASE = database ?? urlDatabase;
+  const named = database ?? pathDatabase(url);
+  if (named) env.PGDATABASE = named;
   for (const [parameter, variable] of Object.entries(QUERY_PARAMETERS)) {
     const value = url.searchParams.get(parameter);
     if (value !== null) env[variable] = value;

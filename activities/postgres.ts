@@ -4,7 +4,8 @@ import { durationMs } from '../definitions/duration.ts';
 import { referencedTarget, stepTarget, type ActionCall, type ResolvedTarget } from './call.ts';
 import { heartbeat, previousAttempt } from './context.ts';
 import { businessFailure, type FailureType } from './failures.ts';
-import { jsonSafe, rethrowPg, withClient } from './postgres-client.ts';
+import { forceDropDatabase, restoreState } from './postgres-backup.ts';
+import { jsonSafe, rethrowPg, urlDatabase, withClient } from './postgres-client.ts';
 
 const MAX_ROWS = 100;
 
@@ -30,35 +31,31 @@ export async function query(call: ActionCall<'postgres.query'>) {
   }, database);
 }
 
-/** The database a postgres target's URL names (empty when it names none). */
-function ownDatabase(target: ResolvedTarget<'postgres'>): string {
-  try {
-    return decodeURIComponent(new URL(target.spec.url).pathname.replace(/^\//, ''));
-  } catch {
-    return '';
-  }
-}
-
 /**
  * Drops `with.database` on the target's server, ending its sessions (a drill's scratch copy).
  * Idempotent: a database that is already gone reports dropped: false. Never drops the
- * target's own database.
+ * target's own database. With `with.restoredBy` (a restore step's idempotency key), drops only a
+ * database that restore created; any other database of that name is left alone and the result
+ * says why.
  */
 export async function dropDatabase(call: ActionCall<'postgres.drop-database'>) {
   const target = stepTarget(call, 'postgres');
-  const { database } = call.input;
+  const { database, restoredBy } = call.input;
   const context = `cannot drop database ${database} on ${target.name}`;
-  if (database === ownDatabase(target)) {
+  if (database === urlDatabase(target)) {
     throw businessFailure(`${context}: it is the database target ${target.name} connects to; name a scratch database such as a drill's restored copy`, 'InvalidInput');
   }
-  return withClient(target, context, async (client) => {
-    const existing = await one(client, z.object({ found: z.boolean() }), 'SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS found', [database], context);
+  return withClient(target, context, async (client): Promise<{ database: string; dropped: boolean; leftAlone?: string }> => {
     try {
-      await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(database)} WITH (FORCE)`);
+      if (restoredBy !== undefined && (await restoreState(client, database, restoredBy)) === 'foreign') {
+        return { database, dropped: false, leftAlone: `not created by restore ${restoredBy}` };
+      }
+      const existing = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+      await forceDropDatabase(client, database);
+      return { database, dropped: existing.rowCount === 1 };
     } catch (error) {
-      rethrowPg(error, context, 'QueryFailed');
+      return rethrowPg(error, context, 'QueryFailed');
     }
-    return { database, dropped: existing.found };
   });
 }
 

@@ -1,12 +1,12 @@
 import { Command, Option } from 'commander';
-import { formatAge } from '../definitions/posture.ts';
+import { formatMeasured } from '../definitions/duration.ts';
 import { UserError } from '../runtime/runs.ts';
 import { createPgProtectionStore } from '../store/protection.ts';
 import type { DrillRecord } from '../workflows/definitions.ts';
 import { formatTable, print, withStack } from './context.ts';
+import { formatTime } from './format-run.ts';
 
-const time = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
-const age = (ms: number | undefined) => (ms === undefined ? '' : formatAge(ms));
+const measured = (ms: number | undefined) => (ms === undefined ? '' : formatMeasured(ms));
 
 export function formatDrills(drills: DrillRecord[]): string {
   if (drills.length === 0) return 'no drills recorded yet: start one with `golive drill run RUNBOOK`';
@@ -16,10 +16,10 @@ export function formatDrills(drills: DrillRecord[]): string {
       drill.runId,
       drill.service,
       drill.status,
-      time(drill.finishedAt),
-      age(drill.measured.rpoMs),
+      formatTime(drill.finishedAt),
+      measured(drill.measured.rpoMs),
       drill.objectives.rpo,
-      age(drill.measured.rtoMs),
+      measured(drill.measured.rtoMs),
       drill.objectives.rto,
       drill.trigger,
       drill.reason ?? '',

@@ -1,11 +1,11 @@
 import { formatBytes, type BackupEntry } from '../definitions/backup-manifest.ts';
-import { formatMeasured } from '../definitions/drill-measure.ts';
+import { formatMeasured } from '../definitions/duration.ts';
 import { formatDuration } from '../definitions/duration.ts';
 import type { ScheduleView } from '../runtime/protection.ts';
 import type { DrillRecord, RunState } from '../workflows/definitions.ts';
 import { formatTable } from './context.ts';
+import { formatTime } from './format-run.ts';
 
-const time = (iso: string | undefined) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '');
 
 function objectiveRow(name: 'RPO' | 'RTO', measured: number | undefined, objective: string, objectiveMs: number, note = ''): string[] {
   if (measured === undefined) return [name, 'not measured', `objective ${objective}`, ''];
@@ -17,10 +17,10 @@ export function formatDrill(record: DrillRecord): string {
   const { measured, objectives, backup } = record;
   const lines = [`drill ${record.runId}: ${record.status === 'passed' ? 'PASSED' : 'FAILED'}  (service ${record.service}, ${record.strategy}, ${record.trigger})`];
   if (record.reason) lines.push(`reason: ${record.reason}`);
-  if (backup) lines.push(`backup ${backup.backupId}  snapshot ${time(backup.snapshotAt)}  ${formatBytes(backup.bytes)}  ${backup.location}`);
-  lines.push(`disaster declared (T_d) ${time(record.declaredAt)}${record.recoveredAt ? `, recovered ${time(record.recoveredAt)}` : ''}`);
+  if (backup) lines.push(`backup ${backup.backupId}  snapshot ${formatTime(backup.snapshotAt)}  ${formatBytes(backup.bytes)}  ${backup.location}`);
+  lines.push(`disaster declared (T_d) ${formatTime(record.declaredAt)}${record.recoveredAt ? `, recovered ${formatTime(record.recoveredAt)}` : ''}`);
   lines.push('', formatTable([
-    objectiveRow('RPO', measured.rpoMs, objectives.rpo, objectives.rpoMs, measured.rpoSource ? ` (newest ${measured.rpoSource} ${time(measured.newestCommit)})` : ''),
+    objectiveRow('RPO', measured.rpoMs, objectives.rpo, objectives.rpoMs, measured.rpoSource ? ` (newest ${measured.rpoSource} ${formatTime(measured.newestCommit)})` : ''),
     objectiveRow('RTO', measured.rtoMs, objectives.rto, objectives.rtoMs),
   ]));
   lines.push('', formatTable([
@@ -39,7 +39,7 @@ export function formatBackup(state: RunState): string {
   if (typeof result.backupId === 'string') {
     lines.push(
       `backup ${result.backupId}  ${formatBytes(Number(result.bytes ?? 0))}  ${result.tables} tables, ${result.rows} rows`,
-      `snapshot ${time(String(result.snapshotAt))}  sha256 ${String(result.sha256).slice(0, 16)}…`,
+      `snapshot ${formatTime(String(result.snapshotAt))}  sha256 ${String(result.sha256).slice(0, 16)}…`,
       `stored at ${result.location}`,
     );
   }
@@ -54,7 +54,7 @@ export function formatBackupList(entries: BackupEntry[], store: string): string 
     ['BACKUP', 'SNAPSHOT', 'SIZE', 'TABLES', 'ROWS', 'SHA256', 'LOCATION'],
     ...entries.map(({ manifest, location }) => [
       manifest.backupId,
-      time(manifest.snapshotAt),
+      formatTime(manifest.snapshotAt),
       formatBytes(manifest.bytes),
       String(manifest.tables.length),
       String(manifest.tables.reduce((sum, table) => sum + table.rows, 0)),
@@ -67,16 +67,17 @@ export function formatBackupList(entries: BackupEntry[], store: string): string 
 export function formatSchedules(schedules: ScheduleView[]): string {
   if (schedules.length === 0) return 'no schedules yet: create one with `golive drill schedule RUNBOOK --cron "0 3 * * *"`';
   return formatTable([
-    ['SCHEDULE', 'KIND', 'SERVICE', 'CRON', 'STATE', 'NEXT RUN', 'LAST RUN', 'LAST RESULT'],
+    ['SCHEDULE', 'KIND', 'SERVICE', 'CRON', 'STATE', 'NEXT RUN', 'LAST RUN', 'LAST RESULT', 'RUNBOOK FILE'],
     ...schedules.map((schedule) => [
       schedule.scheduleId,
       schedule.kind,
       schedule.service,
       `${schedule.cron}${schedule.timezone ? ` (${schedule.timezone})` : ''}`,
       schedule.paused ? `paused${schedule.note ? `: ${schedule.note}` : ''}` : 'active',
-      time(schedule.nextRun),
+      formatTime(schedule.nextRun),
       schedule.lastRun ? `${schedule.lastRun.runId}` : '',
       schedule.lastResult ?? '',
+      schedule.definition === 'changed since scheduled' ? 'changed since scheduled: run `schedule` again' : schedule.definition,
     ]),
   ]);
 }

@@ -3,13 +3,14 @@ import type { RunSummary } from '../store/runs.ts';
 import type { AuditEvent, RunState, StepState } from '../workflows/definitions.ts';
 import { formatTable } from './context.ts';
 
-const time = (iso: string | undefined) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '');
+/** `2026-11-25 08:01:13Z`: an ISO timestamp as a table cell. */
+export const formatTime = (iso: string | undefined) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '');
 
 export function formatRunList(runs: RunSummary[]): string {
   if (runs.length === 0) return 'no runs yet: start one with `golive run RUNBOOK`';
   return formatTable([
     ['RUN', 'KIND', 'STATUS', 'SERVICE', 'RUNBOOK', 'REQUESTED BY', 'STARTED', 'STEP'],
-    ...runs.map((run) => [run.runId, run.kind, run.status, run.service, run.definitionName, run.requestedBy, time(run.startedAt), run.currentStep ?? '']),
+    ...runs.map((run) => [run.runId, run.kind, run.status, run.service, run.definitionName, run.requestedBy, formatTime(run.startedAt), run.currentStep ?? '']),
   ]);
 }
 
@@ -34,7 +35,7 @@ export function formatRunState(state: RunState): string {
   const elapsed = Date.parse(state.finishedAt ?? new Date().toISOString()) - Date.parse(state.startedAt);
   const lines = [
     `run ${state.runId}  (runbook ${state.runbook}, service ${state.service}, ${state.strategy})`,
-    `status ${state.status}${state.paused && state.status !== 'paused' ? ' (pause requested)' : ''}  requested by ${state.requestedBy}  started ${time(state.startedAt)}  ${state.finishedAt ? 'took' : 'running for'} ${formatDuration(elapsed)}`,
+    `status ${state.status}${state.paused && state.status !== 'paused' ? ' (pause requested)' : ''}  requested by ${state.requestedBy}  started ${formatTime(state.startedAt)}  ${state.finishedAt ? 'took' : 'running for'} ${formatDuration(elapsed)}`,
   ];
   if (state.reason) lines.push(`reason: ${state.reason}`);
   lines.push('', formatTable([['#', 'STEP', 'ACTION', 'STATUS', 'TOOK', 'DETAIL'], ...stepRows(state.steps)]));

@@ -1,10 +1,11 @@
 import { Command, Option } from 'commander';
-import { formatAge, type ServicePosture } from '../definitions/posture.ts';
+import { formatAge, formatMeasured } from '../definitions/duration.ts';
+import type { ServicePosture } from '../definitions/posture.ts';
 import { readPosture, type PostureReport } from '../runtime/posture.ts';
 import { createPgProtectionStore } from '../store/protection.ts';
 import { formatTable, print, withStack } from './context.ts';
 
-const measured = (label: string, ms: number | undefined) => (ms === undefined ? '' : `${label} ${formatAge(ms)}`);
+const measured = (label: string, ms: number | undefined) => (ms === undefined ? '' : `${label} ${formatMeasured(ms)}`);
 
 function drillCell(service: ServicePosture): string {
   const drill = service.lastDrill;

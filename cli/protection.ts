@@ -1,6 +1,6 @@
-import { WorkflowFailedError, type Client } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
 import { Command, Option } from 'commander';
+import type pg from 'pg';
 import { resolveTarget } from '../activities/env.ts';
 import { listManifests } from '../activities/backup-manifests.ts';
 import { withBackupStore, type StoreTarget } from '../activities/backup-store.ts';
@@ -11,6 +11,7 @@ import {
   type ProtectionKind, type ScheduleControl,
 } from '../runtime/protection.ts';
 import { UserError, waitForRun } from '../runtime/runs.ts';
+import { createPgProtectionStore } from '../store/protection.ts';
 import type { RunStore } from '../store/runs.ts';
 import type { DrillRecord } from '../workflows/definitions.ts';
 import { actingUser, print, printJson, withStack } from './context.ts';
@@ -19,16 +20,12 @@ import { formatBackup, formatBackupList, formatDrill, formatSchedules } from './
 const json = () => new Option('--json', 'print JSON');
 const as = () => new Option('--as <user>', 'who is acting (default: GOLIVE_USER, else your login name)');
 
-/** The drill's record: its result when it passed, the failure's details when it did not. */
-async function drillOutcome(client: Client, runId: string): Promise<DrillRecord> {
-  try {
-    return (await client.workflow.getHandle(runId).result()) as DrillRecord;
-  } catch (error) {
-    const cause = error instanceof WorkflowFailedError ? error.cause : undefined;
-    const details = cause instanceof ApplicationFailure ? cause.details?.[0] : undefined;
-    if (details && typeof details === 'object' && 'status' in details && 'measured' in details) return details as DrillRecord;
-    throw error;
-  }
+/** Waits for the drill to end, whatever its outcome, and reads the record it wrote. */
+async function drillOutcome(client: Client, pool: pg.Pool, runId: string): Promise<DrillRecord> {
+  await client.workflow.getHandle(runId).result().catch(() => undefined);
+  const record = await createPgProtectionStore(pool).getDrill(runId);
+  if (!record) throw new UserError(`drill ${runId} ended without a record; see \`golive status ${runId}\` and \`golive timeline ${runId}\``);
+  return record;
 }
 
 function runCommand(kind: ProtectionKind): Command {
@@ -43,7 +40,7 @@ function runCommand(kind: ProtectionKind): Command {
   if (kind === 'drill') command.option('--fresh-backup', 'take a new backup first instead of restoring the newest existing one');
   return command.action(async (file: string, options: { as?: string; detach?: boolean; json?: boolean; freshBackup?: boolean }) => {
     const runbook = await loadRunbook(file);
-    await withStack(async ({ config, client, store }) => {
+    await withStack(async ({ config, client, store, pool }) => {
       const requestedBy = actingUser(options.as, config);
       const runId = await startProtectionRun(client, { kind, runbook, requestedBy, taskQueue: config.temporal.taskQueue, source: file, freshBackup: options.freshBackup });
       if (options.detach) {
@@ -52,7 +49,7 @@ function runCommand(kind: ProtectionKind): Command {
       }
       if (!options.json) console.log(`started ${kind} ${runId}; waiting for it to finish (Ctrl-C leaves it running)`);
       if (kind === 'drill') {
-        const record = await drillOutcome(client, runId);
+        const record = await drillOutcome(client, pool, runId);
         print(record, options.json, formatDrill);
         if (record.status !== 'passed') process.exitCode = 1;
       } else {

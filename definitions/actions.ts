@@ -20,6 +20,10 @@ const literal = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 const hostPort = z.string().regex(/^[\w.-]+:\d+$/, 'must be HOST:PORT');
 /** A database name golive creates or drops: plain lower-case, or filled in from a placeholder. */
 const scratchDatabase = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case database name like orders_recovery');
+/** postgres.restore's database: lower-case with dashes (orders-recovery) or a plain SQL name (orders_recovery). */
+const restoredDatabase = z.union([identifier, z.string().regex(/^[a-z_][a-z0-9_]*$/)], {
+  error: 'must be a lower-case database name like orders-recovery or orders_recovery',
+});
 const BACKUP_STORES = ['filesystem', 's3'] as const;
 
 export const ACTIONS = {
@@ -87,12 +91,16 @@ export const ACTIONS = {
   'postgres.restore': {
     summary: 'restores a pg_dump -Fc file into a new database on the target server',
     targets: ['postgres'],
-    with: z.strictObject({ file: nonEmpty, database: scratchDatabase }),
+    with: z.strictObject({ file: nonEmpty, database: restoredDatabase }),
   },
   'postgres.drop-database': {
     summary: 'drops a database on the target server if it exists (a drill scratch copy)',
     targets: ['postgres'],
-    with: z.strictObject({ database: scratchDatabase }),
+    with: z.strictObject({
+      database: scratchDatabase,
+      /** A restore step's idempotency key (RUN:STEP): drop the database only if that restore created it. */
+      restoredBy: nonEmpty.optional(),
+    }),
   },
   'backup.create': {
     summary: 'streams pg_dump -Fc of the target database into a backup store, with a manifest',

@@ -1,5 +1,5 @@
 import type { DrillRecord, RunState, StepState } from '../workflows/definitions.ts';
-import { durationMs, formatDuration } from './duration.ts';
+import { durationMs, formatMeasured } from './duration.ts';
 import { BACKUP_STEPS, DECLARE_STEP, HEALTH_STEP, VERIFY_STEP } from './protection-plans.ts';
 
 /**
@@ -34,11 +34,6 @@ function number(result: unknown, name: string): number | undefined {
   return typeof value === 'number' ? value : undefined;
 }
 
-/** `3.2s` below a minute (drills are often that fast), else `1h2m3s`. */
-export function formatMeasured(ms: number): string {
-  return ms < 60_000 ? `${(ms / 1_000).toFixed(1)}s` : formatDuration(ms);
-}
-
 export function measureDrill(state: RunState, objectives: { rpo: string; rto: string }): Measurement {
   const declaredAt = step(state, DECLARE_STEP)?.startedAt;
   const verified = step(state, VERIFY_STEP)?.result;
@@ -53,12 +48,17 @@ export function measureDrill(state: RunState, objectives: { rpo: string; rto: st
     newestCommit,
     rpoSource: rpoSource === 'heartbeat' || rpoSource === 'snapshot' ? rpoSource : undefined,
   };
+  const measuredBy = { rpo: { value: measured.rpoMs, step: VERIFY_STEP, field: 'newestCommit' }, rto: { value: measured.rtoMs, step: HEALTH_STEP, field: 'passedAt' } };
   const breaches = (['rpo', 'rto'] as const).flatMap((kind) => {
-    const value = kind === 'rpo' ? measured.rpoMs : measured.rtoMs;
+    const { value, step: stepId, field: name } = measuredBy[kind];
     const objective = durationMs(objectives[kind]);
-    return value !== undefined && value > objective
-      ? [`measured ${kind.toUpperCase()} ${formatMeasured(value)} exceeds objective ${objectives[kind]}`]
-      : [];
+    const label = kind.toUpperCase();
+    // Measured, not assumed: a drill that could not measure does not pass.
+    if (value === undefined) {
+      const skipped = step(state, stepId)?.status === 'skipped';
+      return [`${label} not measured: ${skipped ? `step ${stepId} was skipped` : `step ${stepId} reported no ${name}`}`];
+    }
+    return value > objective ? [`measured ${label} ${formatMeasured(value)} exceeds objective ${objectives[kind]}`] : [];
   });
   return { declaredAt, recoveredAt, measured, breach: breaches.length > 0 ? breaches.join('; ') : undefined };
 }

@@ -33,3 +33,20 @@ export function formatDuration(ms: number): string {
   }
   return parts.join('');
 }
+
+/** `2d 3h`, `5h 12m`, `3m 20s`, `45s`: the two largest units, for ages a person reads. */
+export function formatAge(ms: number): string {
+  if (ms < 1_000) return `${Math.max(0, Math.round(ms))}ms`;
+  const units = [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1_000]] as const;
+  const first = units.findIndex(([, size]) => ms >= size);
+  const [bigName, bigSize] = units[first] ?? units[3];
+  const big = Math.floor(ms / bigSize);
+  const next = units[first + 1];
+  if (!next) return `${big}${bigName}`;
+  return `${big}${bigName} ${Math.floor((ms - big * bigSize) / next[1])}${next[0]}`;
+}
+
+/** A measured RPO or RTO: `3.2s` below a minute (drills are often that fast), else like formatAge. */
+export function formatMeasured(ms: number): string {
+  return ms < 60_000 ? `${(ms / 1_000).toFixed(1)}s` : formatAge(ms);
+}

@@ -1,6 +1,6 @@
 import type { DrillRecord } from '../workflows/definitions.ts';
 import type { BackupEntry } from './backup-manifest.ts';
-import { durationMs } from './duration.ts';
+import { durationMs, formatAge } from './duration.ts';
 import type { Runbook } from './schema.ts';
 
 /** How well one service is protected right now, judged from its runbook and golive's records. */
@@ -45,18 +45,6 @@ export interface PostureInput {
 }
 
 const DEFAULT_WINDOW = '30d';
-
-/** `2d 3h`, `5h 12m`, `3m 20s`, `45s`: the two largest units, for ages a person reads. */
-export function formatAge(ms: number): string {
-  if (ms < 1_000) return `${Math.max(0, Math.round(ms))}ms`;
-  const units = [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1_000]] as const;
-  const first = units.findIndex(([, size]) => ms >= size);
-  const [bigName, bigSize] = units[first] ?? units[3];
-  const big = Math.floor(ms / bigSize);
-  const next = units[first + 1];
-  if (!next) return `${big}${bigName}`;
-  return `${big}${bigName} ${Math.floor((ms - big * bigSize) / next[1])}${next[0]}`;
-}
 
 const isProtected = (runbook: Runbook) => runbook.spec.backup !== undefined || runbook.spec.drill !== undefined;
 

@@ -1,3 +1,4 @@
+import { ApplicationFailure } from '@temporalio/common';
 import { durationMs, formatDuration } from './duration.ts';
 import type { ActionStep, Runbook, Step } from './schema.ts';
 import type { BackupPolicy, DrillPolicy } from './protection.ts';
@@ -10,6 +11,7 @@ import type { BackupPolicy, DrillPolicy } from './protection.ts';
 
 /** The step whose start is T_d, the moment the drill declares the disaster. */
 export const DECLARE_STEP = 'declare-disaster';
+export const RESTORE_STEP = 'restore-backup';
 export const VERIFY_STEP = 'verify-restored-data';
 export const HEALTH_STEP = 'health-check';
 export const BACKUP_STEPS = { fresh: 'take-backup', existing: 'find-backup' } as const;
@@ -32,9 +34,14 @@ function action(fields: StepFields): ActionStep {
   return { kind: 'action', description: undefined, compensates: undefined, target: undefined, timeout: undefined, retries: undefined, assert: [], targetRefs: [], ...fields };
 }
 
+/** Fails the run for good: retrying a workflow task cannot add a policy to its pinned runbook. */
+function missingPolicy(runbook: Runbook, field: 'backup' | 'drill'): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(`runbook ${runbook.metadata.name} has no spec.${field}`, 'InvalidRunbook');
+}
+
 function protection(runbook: Runbook): { backup: BackupPolicy; drill?: DrillPolicy } {
   const { backup, drill } = runbook.spec;
-  if (!backup) throw new Error(`runbook ${runbook.metadata.name} has no spec.backup`);
+  if (!backup) throw missingPolicy(runbook, 'backup');
   return { backup, drill };
 }
 
@@ -79,7 +86,7 @@ export function backupPlan(runbook: Runbook, runId: string): Runbook {
  */
 export function drillPlan(runbook: Runbook, runId: string, options: { freshBackup?: boolean } = {}): Runbook {
   const { backup, drill } = protection(runbook);
-  if (!drill) throw new Error(`runbook ${runbook.metadata.name} has no spec.drill`);
+  if (!drill) throw missingPolicy(runbook, 'drill');
   const service = runbook.metadata.service;
   const database = scratchDatabaseFor(runId);
   const source = options.freshBackup ? BACKUP_STEPS.fresh : BACKUP_STEPS.existing;
@@ -90,12 +97,13 @@ export function drillPlan(runbook: Runbook, runId: string, options: { freshBacku
   const obtain: Step[] = options.freshBackup
     ? [takeBackup(runbook, backup, runId), declare]
     : [declare, action({ id: BACKUP_STEPS.existing, action: 'backup.latest', target: backup.store, with: { service } })];
-  const dropScratch = (id: string) => action({ ...onServer, id, action: 'postgres.drop-database', with: { database } });
+  // Only the database this drill's restore created: a same-named one someone else made stays.
+  const dropScratch = (id: string) => action({ ...onServer, id, action: 'postgres.drop-database', with: { database, restoredBy: `${runId}:${RESTORE_STEP}` } });
   const steps: Step[] = [
     ...obtain,
     action({ id: 'verify-checksum', action: 'backup.verify-checksum', target: backup.store, with: { service, backupId }, timeout: '2h' }),
-    action({ ...onServer, id: 'restore-backup', action: 'backup.restore', with: fromStore, timeout: '6h', targetRefs: [backup.store] }),
-    action({ ...onServer, id: VERIFY_STEP, action: 'drill.verify', with: fromStore, timeout: '2h', retries: 0, targetRefs: [backup.store] }),
+    action({ ...onServer, id: RESTORE_STEP, action: 'backup.restore', with: fromStore, timeout: '6h', targetRefs: [backup.store] }),
+    action({ ...onServer, id: VERIFY_STEP, action: 'drill.verify', with: fromStore, timeout: '2h', targetRefs: [backup.store] }),
     ...drill.smoke.map((query) => action({
       ...onServer,
       id: `smoke-${query.id}`,

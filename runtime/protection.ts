@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
+import { loadDefinition } from '../definitions/load.ts';
 import type { Runbook } from '../definitions/schema.ts';
 import {
   BACKUP_WORKFLOW, DRILL_WORKFLOW,
@@ -74,7 +77,8 @@ function scheduleOptions(request: ScheduleRequest): ScheduleOptions {
       // Temporal appends the scheduled time, so every run gets its own id.
       workflowId: `${request.runbook.metadata.name}-${request.kind}`,
       taskQueue: request.taskQueue,
-      args: [runInput({ ...request, requestedBy: `schedule:${id}` }, 'schedule')],
+      // The runbook is pinned here; its file is kept as an absolute path to check for drift.
+      args: [runInput({ ...request, requestedBy: `schedule:${id}`, source: resolve(request.source) }, 'schedule')],
     },
     // A drill still running when the next is due: the next one is skipped, never run twice.
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '10 minutes' },
@@ -128,6 +132,8 @@ export interface ScheduleView {
   note?: string;
   nextRun?: string;
   lastRun?: { runId: string; at: string };
+  /** Whether the runbook file still says what the schedule pinned. */
+  definition: DefinitionDrift;
   /** passed / failed / running / … of the last run, filled in by the caller from its records. */
   lastResult?: string;
   running: string[];
@@ -153,9 +159,24 @@ export async function listSchedules(client: Client): Promise<ScheduleView[]> {
       nextRun: described.info.nextActionTimes[0]?.toISOString(),
       lastRun: last && 'workflow' in last.action ? { runId: last.action.workflow.workflowId, at: last.takenAt.toISOString() } : undefined,
       running: described.info.runningActions.flatMap((action) => ('workflow' in action ? [action.workflow.workflowId] : [])),
+      definition: await definitionDrift(described.action.args?.[0]),
     });
   }
   return views.sort((left, right) => left.scheduleId.localeCompare(right.scheduleId));
+}
+
+export type DefinitionDrift = 'as scheduled' | 'changed since scheduled' | 'file missing' | 'file invalid';
+
+/**
+ * A schedule runs the runbook as it was when scheduled. When its file has changed since, drills
+ * judge by old objectives and stores while posture reads the new file: say so.
+ */
+async function definitionDrift(pinned: unknown): Promise<DefinitionDrift> {
+  if (typeof pinned !== 'object' || pinned === null || !('source' in pinned) || typeof pinned.source !== 'string' || !('runbook' in pinned)) return 'file missing';
+  if (!existsSync(pinned.source)) return 'file missing';
+  const current = await loadDefinition(pinned.source);
+  if (!current.ok || current.kind !== 'Runbook') return 'file invalid';
+  return JSON.stringify(current.definition) === JSON.stringify(pinned.runbook) ? 'as scheduled' : 'changed since scheduled';
 }
 
 export type ScheduleControl = 'pause' | 'unpause' | 'trigger' | 'delete';

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { DrillNotice } from '../activities/notify.ts';
 import type { BackupCatalog } from '../activities/types.ts';
 import type { BackupEntry, BackupManifest } from '../definitions/backup-manifest.ts';
 import type { DrillRecord } from '../workflows/definitions.ts';
@@ -22,12 +23,21 @@ export interface ProtectionStore extends BackupCatalog {
   /** Drills newest first, by when they finished. */
   listDrills(filter: DrillFilter): Promise<DrillRecord[]>;
   getDrill(runId: string): Promise<DrillRecord | undefined>;
+  /** Where a drill's result was announced, once the announcement landed. */
+  notice(runId: string): Promise<DrillNotice | undefined>;
+  /** Keeps where a recorded drill's result was announced; the first notice kept wins. */
+  noticed(runId: string, notice: DrillNotice): Promise<void>;
   /** Each service's newest backup that has not been pruned. */
   lastBackups(): Promise<BackupEntry[]>;
   lastDrills(): Promise<ServiceDrills[]>;
 }
 
 const NO_TABLES = '42P01';
+
+/** A notice for a drill golive has no row for: retrying cannot fix it. */
+export class DrillNotRecorded extends Error {
+  override name = 'DrillNotRecorded';
+}
 
 /** A database golive has not migrated yet gets a message that says what to do. */
 async function guarded<T>(action: string, work: () => Promise<T>): Promise<T> {
@@ -48,7 +58,9 @@ export function createPgProtectionStore(pool: pg.Pool): ProtectionStore {
         pool.query(
           `INSERT INTO backups (backup_id, service, database, location, snapshot_at, finished_at, bytes, sha256, manifest)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-           ON CONFLICT (backup_id) DO UPDATE SET location = EXCLUDED.location, manifest = EXCLUDED.manifest`,
+           ON CONFLICT (service, backup_id) DO UPDATE SET database = EXCLUDED.database, location = EXCLUDED.location,
+             snapshot_at = EXCLUDED.snapshot_at, finished_at = EXCLUDED.finished_at, bytes = EXCLUDED.bytes,
+             sha256 = EXCLUDED.sha256, manifest = EXCLUDED.manifest, recorded_at = now(), pruned_at = NULL`,
           [manifest.backupId, manifest.service, manifest.database, location, manifest.snapshotAt, manifest.finishedAt, manifest.bytes, manifest.sha256, JSON.stringify(manifest)],
         ),
       );
@@ -92,6 +104,25 @@ export function createPgProtectionStore(pool: pg.Pool): ProtectionStore {
         pool.query<{ record: DrillRecord }>('SELECT record FROM drills WHERE run_id = $1', [runId]),
       );
       return rows[0]?.record;
+    },
+
+    async notice(runId) {
+      const { rows } = await guarded(`read where drill ${runId} was announced`, () =>
+        pool.query<{ notice: DrillNotice | null }>('SELECT notice FROM drills WHERE run_id = $1', [runId]),
+      );
+      return rows[0]?.notice ?? undefined;
+    },
+
+    async noticed(runId, notice) {
+      const action = `record where drill ${runId} was announced`;
+      const { rows } = await guarded(action, () =>
+        pool.query<{ recorded: boolean }>(
+          `WITH kept AS (UPDATE drills SET notice = $2, notified_at = now() WHERE run_id = $1 AND notice IS NULL RETURNING run_id)
+           SELECT EXISTS (SELECT 1 FROM kept) OR EXISTS (SELECT 1 FROM drills WHERE run_id = $1) AS recorded`,
+          [runId, JSON.stringify(notice)],
+        ),
+      );
+      if (rows[0]?.recorded !== true) throw new DrillNotRecorded(`cannot ${action}: no drill ${runId} is recorded`);
     },
 
     async lastBackups() {

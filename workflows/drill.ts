@@ -1,4 +1,4 @@
-import { log, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.ts';
 import { drillRecord, measureDrill } from '../definitions/drill-measure.ts';
 import { drillPlan } from '../definitions/protection-plans.ts';
@@ -25,12 +25,15 @@ export async function drillWorkflow(input: DrillRunInput): Promise<DrillRecord> 
   registerControls(run);
   await run.execute();
   const record = drillRecord(run.state, { trigger: input.trigger, objectives });
-  await recordDrill(record);
-  try {
-    await notifyDrill(record);
-  } catch (error) {
-    log.warn('the drill result could not be sent to the notifier; it is recorded and in the API', { runId, error: String(error) });
-  }
+  // Recorded and announced also when the workflow was cancelled.
+  await CancellationScope.nonCancellable(async () => {
+    await recordDrill(record);
+    try {
+      await notifyDrill(record);
+    } catch (error) {
+      log.warn('the drill result could not be sent to the notifier; it is recorded and in the API', { runId, error: String(error) });
+    }
+  });
   await finishWorkflow(run.state, record);
   return record;
 }

@@ -1,4 +1,4 @@
-import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
+import { ActivityCancellationType, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
 import { durationMs } from '../definitions/duration.ts';
 import type { ActionStep } from '../definitions/schema.ts';
 
@@ -31,10 +31,14 @@ export const PRESETS = {
 } as const;
 
 export function actionOptions(step: ActionStep, phase: 'steps' | 'rollback'): ActivityOptions {
+  const heartbeats = PRESETS.heartbeat.actions.includes(step.action);
   return {
     activityId: `${phase}:${step.id}`,
     startToCloseTimeout: step.timeout ? durationMs(step.timeout) : PRESETS.action.timeoutMs,
     retry: { ...PRESETS.actionRetry, maximumAttempts: (step.retries ?? PRESETS.action.retries) + 1 },
-    heartbeatTimeout: PRESETS.heartbeat.actions.includes(step.action) ? PRESETS.heartbeat.timeout : undefined,
+    heartbeatTimeout: heartbeats ? PRESETS.heartbeat.timeout : undefined,
+    // A cancelled restore must have stopped before the rollback drops what it was writing into;
+    // these actions hear of the cancellation at their next heartbeat.
+    cancellationType: heartbeats ? ActivityCancellationType.WAIT_CANCELLATION_COMPLETED : ActivityCancellationType.TRY_CANCEL,
   };
 }

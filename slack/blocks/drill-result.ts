@@ -1,5 +1,5 @@
 import { formatBytes } from '../../definitions/backup-manifest.ts';
-import { formatDuration } from '../../definitions/duration.ts';
+import { formatMeasured } from '../../definitions/duration.ts';
 import type { DrillRecord } from '../../workflows/definitions.ts';
 
 /** The few Block Kit shapes golive sends; Slack documents each at api.slack.com/reference/block-kit. */
@@ -35,7 +35,7 @@ function escape(text: string): string {
 function measuredAgainst(measuredMs: number | undefined, objective: string, objectiveMs: number): string {
   if (measuredMs === undefined) return `not measured (objective ${objective})`;
   const verdict = measuredMs <= objectiveMs ? 'met' : 'missed';
-  return `${formatDuration(measuredMs)} (objective ${objective}, ${verdict})`;
+  return `${formatMeasured(measuredMs)} (objective ${objective}, ${verdict})`;
 }
 
 function rpoSource(record: DrillRecord): string {

@@ -18,6 +18,8 @@ let database: { url: string; drop(): Promise<void> };
 let scratch: string;
 let target: { name: string; spec: Target };
 const restored: string[] = [];
+/** The dump the restore tests use, written by the first of them. */
+let dumpFile: string;
 
 beforeAll(async () => {
   database = await createTestDatabase('actions_pg');
@@ -70,8 +72,6 @@ describe('postgres.query', () => {
 });
 
 describe('postgres.dump and postgres.restore', () => {
-  let dumpFile: string;
-
   it('dumps to a file and reports its size and checksum, heartbeating meanwhile', async () => {
     dumpFile = join(scratch, 'backups', 'orders.dump');
     const environment = new MockActivityEnvironment();
@@ -89,6 +89,15 @@ describe('postgres.dump and postgres.restore', () => {
     restored.push(name);
     const request = actionRequest('postgres.restore', { file: dumpFile, database: name }, { target });
     expect(await activities['postgres.restore'](request)).toEqual({ database: name, tables: 2 });
+    expect(await activities['postgres.restore'](request)).toEqual({ database: name, tables: 2 });
+    const { rows } = await runSql(databaseUrl(database.url, name), 'SELECT count(*)::int AS orders FROM orders');
+    expect(rows[0]).toEqual({ orders: 250 });
+  });
+
+  it('restores into a database named with dashes, like orders-recovery', async () => {
+    const name = `orders-recovery-${uniqueId('r').slice(2)}`;
+    restored.push(name);
+    const request = actionRequest('postgres.restore', { file: dumpFile, database: name }, { target });
     expect(await activities['postgres.restore'](request)).toEqual({ database: name, tables: 2 });
     const { rows } = await runSql(databaseUrl(database.url, name), 'SELECT count(*)::int AS orders FROM orders');
     expect(rows[0]).toEqual({ orders: 250 });
@@ -164,7 +173,15 @@ describe('postgres.query on another database of the server', () => {
 });
 
 describe('postgres.drop-database', () => {
-  const drop = (name: string) => dropDatabase(parseInput('postgres.drop-database', actionRequest('postgres.drop-database', { database: name }, { target }), {}));
+  const drop = (name: string, restoredBy?: string) =>
+    dropDatabase(parseInput('postgres.drop-database', actionRequest('postgres.drop-database', { database: name, restoredBy }, { target }), {}));
+  const exists = async (name: string) => (await runSql(database.url, 'SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1;
+  /** Restores the dump into `name` as step restore-backup of a fresh run; returns that step's idempotency key. */
+  const restoreAsStep = async (name: string) => {
+    const request = actionRequest('postgres.restore', { file: dumpFile, database: name }, { target, stepId: 'restore-backup' });
+    await activities['postgres.restore'](request);
+    return request.idempotencyKey;
+  };
 
   it('drops a database even while sessions use it, and a second drop reports nothing to drop', async () => {
     const name = uniqueId('scratch').replace('-', '_');
@@ -192,5 +209,38 @@ describe('postgres.drop-database', () => {
     });
     const { rowCount } = await runSql(database.url, 'SELECT 1 FROM pg_database WHERE datname = $1', [own]);
     expect(rowCount).toBe(1);
+  });
+
+  it('with restoredBy, drops the database that restore created', async () => {
+    const name = uniqueId('drill').replace('-', '_');
+    restored.push(name);
+    const key = await restoreAsStep(name);
+    expect(key).toMatch(/:restore-backup$/);
+    expect(await drop(name, key)).toEqual({ database: name, dropped: true });
+    expect(await exists(name)).toBe(false);
+    expect(await drop(name, key)).toEqual({ database: name, dropped: false });
+  });
+
+  it('with restoredBy, drops what that restore left half-done', async () => {
+    const name = uniqueId('half_drop').replace('-', '_');
+    restored.push(name);
+    const key = `${uniqueId('run')}:restore-backup`;
+    await runSql(database.url, `CREATE DATABASE ${name}`);
+    await runSql(database.url, `COMMENT ON DATABASE ${name} IS 'golive restore ${key} started'`);
+    expect(await drop(name, key)).toEqual({ database: name, dropped: true });
+    expect(await exists(name)).toBe(false);
+  });
+
+  it('with restoredBy, leaves alone a database of that name made by someone else or by another restore', async () => {
+    const handMade = uniqueId('orders_copy').replace('-', '_');
+    const otherRun = uniqueId('other_run').replace('-', '_');
+    restored.push(handMade, otherRun);
+    await runSql(database.url, `CREATE DATABASE ${handMade}`);
+    await restoreAsStep(otherRun);
+    const key = `${uniqueId('run')}:restore-backup`;
+    for (const name of [handMade, otherRun]) {
+      expect(await drop(name, key)).toEqual({ database: name, dropped: false, leftAlone: `not created by restore ${key}` });
+      expect(await exists(name)).toBe(true);
+    }
   });
 });

@@ -64,6 +64,21 @@ describe('backup.create', () => {
     await runSql(source.url, "DELETE FROM events WHERE kind = 'after'");
   });
 
+  it("refuses a backupId another run already took, while that run's retry still gets its backup", async () => {
+    const first = call('backup.create', backupInput('claimed'), withVault(db(source.url)));
+    const taken = await createBackup(deps, first);
+    const other = call('backup.create', backupInput('claimed'), withVault(db(source.url)));
+    expect(other.request.runId).not.toBe(first.request.runId);
+    const dumpFile = join(folder, 'store', 'orders', 'claimed.dump');
+    await expect(createBackup(deps, other)).rejects.toMatchObject({
+      type: 'BackupExists',
+      nonRetryable: true,
+      message: `backup claimed of orders already exists in ${dumpFile}, taken by run ${first.request.runId}: choose another backupId`,
+    });
+    expect(await createBackup(deps, first)).toEqual(taken);
+    expect((await readManifest(localStore(), 'orders', 'claimed')).runId).toBe(first.request.runId);
+  });
+
   it('fails without retry, naming the bucket, when the store bucket does not exist', async () => {
     const missing: Target = { type: 's3', bucket: 'no-such-bucket', prefix: '' };
     const failing = createBackup(deps, call('backup.create', backupInput('refused'), withVault(db(source.url), missing)));

@@ -117,6 +117,30 @@ describe('golive backup run and golive drill run', () => {
   });
 });
 
+describe('golive drill schedule', () => {
+  it('schedules from a file, lists it, and says when the file changed since', async () => {
+    const file = await writeRunbook('orders-weekly');
+    const scheduled = await golive(['drill', 'schedule', file, '--cron', '0 4 * * 1'], { env });
+    expect(scheduled.code, scheduled.stderr).toBe(0);
+    expect(scheduled.stdout).toMatch(/^created schedule drill-orders-weekly; next runs: \d{4}-\d\d-\d\dT04:00:00\.000Z/);
+    const listed = async () => {
+      const result = await golive(['drill', 'schedules', '--json'], { env });
+      return (JSON.parse(result.stdout) as { scheduleId: string; definition: string; cron: string }[]).find((schedule) => schedule.scheduleId === 'drill-orders-weekly');
+    };
+    try {
+      expect(await listed()).toMatchObject({ cron: '0 4 * * 1', definition: 'as scheduled' });
+      await writeRunbook('orders-weekly', { rpo: '30m' });
+      expect(await listed()).toMatchObject({ definition: 'changed since scheduled' });
+      const again = await golive(['drill', 'schedule', file, '--cron', '0 5 * * 1'], { env });
+      expect(again.stdout).toMatch(/^updated schedule drill-orders-weekly/);
+      expect(await listed()).toMatchObject({ cron: '0 5 * * 1', definition: 'as scheduled' });
+    } finally {
+      await golive(['drill', 'delete', 'orders-weekly'], { env });
+    }
+    expect(await listed()).toBeUndefined();
+  });
+});
+
 describe('bad input changes nothing', () => {
   it('refuses a drill of a runbook without spec.drill, naming what to add', async () => {
     const file = await writeRunbook('orders-nodrill', { drill: false });

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { parseInput } from '../../activities/call.ts';
 import { health } from '../../activities/drill-health.ts';
@@ -74,15 +75,55 @@ describe('drill.health', () => {
   });
 
   it('times out naming the database, the query, the attempts and the last error', async () => {
+    const database = scratchName('health_never');
+    await runSql(server.url, `CREATE DATABASE ${database}`);
     const started = Date.now();
-    const failing = runHealth(actionRequest('drill.health', { database: 'orders_never_restored', within: '2s' }, { target }));
+    const failing = runHealth(actionRequest('drill.health', { database, sql: 'SELECT 1 FROM orders', within: '2s' }, { target }));
     await expect(failing).rejects.toMatchObject({
       type: 'HealthCheckFailed',
       message: expect.stringMatching(
-        /^drill\.health on recovery-server: database orders_never_restored did not pass "SELECT 1" within 2s \([45] attempts\); last error: database "orders_never_restored" does not exist$/,
+        new RegExp(`^drill\\.health on recovery-server: database ${database} did not pass "SELECT 1 FROM orders" within 2s \\([45] attempts\\); last error: relation "orders" does not exist \\(SQLSTATE 42P01\\)$`),
       ),
     });
     expect(Date.now() - started).toBeGreaterThanOrEqual(2_000);
     expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
+  it('fails at once, with the SQLSTATE and the reason, on SQL the server rejects', async () => {
+    const started = Date.now();
+    const failing = runHealth(actionRequest('drill.health', { sql: 'SELEC 1', within: '30s' }, { target }));
+    const database = new URL(server.url).pathname.slice(1);
+    await expect(failing).rejects.toMatchObject({
+      type: 'HealthCheckFailed',
+      nonRetryable: true,
+      message: `drill.health on recovery-server: database ${database} cannot pass "SELEC 1": syntax error at or near "SELEC" (SQLSTATE 42601); waiting will not fix this`,
+    });
+    expect(Date.now() - started).toBeLessThan(500);
+  });
+
+  it('fails at once on a database that does not exist and on a login the server refuses', async () => {
+    const started = Date.now();
+    const missing = runHealth(actionRequest('drill.health', { database: 'orders_never_restored', within: '30s' }, { target }));
+    await expect(missing).rejects.toMatchObject({
+      type: 'HealthCheckFailed',
+      message: 'drill.health on recovery-server: database orders_never_restored cannot pass "SELECT 1": database "orders_never_restored" does not exist (SQLSTATE 3D000); waiting will not fix this',
+    });
+    const stranger = new URL(server.url);
+    stranger.username = 'nobody_here';
+    const refused = runHealth(actionRequest('drill.health', { within: '30s' }, { target: { name: 'recovery-server', spec: { type: 'postgres', url: stranger.toString() } } }));
+    await expect(refused).rejects.toMatchObject({ type: 'HealthCheckFailed', message: expect.stringMatching(/ \(SQLSTATE 28[0-9A-Z]{3}\); waiting will not fix this$/) });
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it('stops polling at once when the activity is cancelled', async () => {
+    const database = scratchName('health_cancel');
+    await runSql(server.url, `CREATE DATABASE ${database}`);
+    const environment = new MockActivityEnvironment();
+    const polling = environment.run(runHealth, actionRequest('drill.health', { database, sql: 'SELECT 1 FROM orders', within: '30s' }, { target }));
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    const cancelledAt = Date.now();
+    environment.cancel();
+    await expect(polling).rejects.toBeInstanceOf(CancelledFailure);
+    expect(Date.now() - cancelledAt).toBeLessThan(300);
   });
 });

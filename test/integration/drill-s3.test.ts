@@ -42,6 +42,6 @@ describe('backups in S3', () => {
     const { drill } = await runProtection(harness, 'drill', runbook);
     expect(drill?.status, drill?.reason).toBe('passed');
     expect(drill?.backup).toMatchObject({ backupId, location });
-    expect(await scratchDatabases()).toEqual([]);
+    expect(await scratchDatabases('orders-s3')).toEqual([]);
   });
 });

@@ -6,9 +6,13 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installHeartbeat, runHeartbeat } from '../../activities/heartbeat.ts';
 import type { Runbook } from '../../definitions/schema.ts';
+import { startProtectionRun } from '../../runtime/protection.ts';
+import { sendControl, waitForState } from '../../runtime/runs.ts';
 import { loadToolchain, requireTool } from '../../stack/toolchain.ts';
+import { createPgProtectionStore } from '../../store/protection.ts';
 import { createEngineHarness, type EngineHarness } from '../support/engine.ts';
 import { createDrSource, drRunbook, runProtection, scratchDatabases, startDrWorker, type DrSource } from '../support/protection.ts';
+import { until } from '../support/poll.ts';
 import { runSql } from '../support/sql.ts';
 
 const ORDERS = 120_000;
@@ -27,6 +31,8 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const drillOf = (runId: string) => createPgProtectionStore(harness.pool).getDrill(runId);
 
 /** Takes a backup; returns the files it wrote in the backup folder. */
 async function takeBackup(runbook: Runbook): Promise<{ dump: string; manifest: string }> {
@@ -56,7 +62,7 @@ describe('restore-verification drill', () => {
       ['verify-checksum', 'succeeded'], ['restore-backup', 'succeeded'], ['verify-restored-data', 'succeeded'],
       ['smoke-orders-present', 'succeeded'], ['health-check', 'succeeded'], ['drop-scratch-database', 'succeeded'],
     ]));
-    expect(await scratchDatabases()).toEqual([]);
+    expect(await scratchDatabases('orders-drill')).toEqual([]);
   });
 
   it('fails a corrupted backup at the checksum step and creates no scratch database', async () => {
@@ -72,7 +78,7 @@ describe('restore-verification drill', () => {
       expect(drill?.status).toBe('failed');
       expect(drill?.reason).toMatch(/^step verify-checksum failed: .*sha256/);
       expect(drill?.steps.find((step) => step.id === 'restore-backup')?.status).toBe('pending');
-      expect(await scratchDatabases()).toEqual([]);
+      expect(await scratchDatabases('orders-drill')).toEqual([]);
     } finally {
       await writeFile(dump, original);
     }
@@ -90,7 +96,7 @@ describe('restore-verification drill', () => {
     const { drill } = await runProtection(harness, 'drill', runbook);
     expect(drill?.status).toBe('failed');
     expect(drill?.reason).toMatch(/step verify-restored-data failed: .*audit_log.*missing/);
-    expect(await scratchDatabases()).toEqual([]);
+    expect(await scratchDatabases('orders-drill')).toEqual([]);
   });
 
   it('fails a drill whose measured RPO exceeds the objective, with both numbers', async () => {
@@ -102,7 +108,7 @@ describe('restore-verification drill', () => {
     expect(drill?.reason).toMatch(/^measured RPO \d+\.\ds exceeds objective 2s$/);
     expect(drill!.measured.rpoMs).toBeGreaterThan(2_000);
     expect(state.steps.every((step) => step.status === 'succeeded')).toBe(true);
-    expect(await scratchDatabases()).toEqual([]);
+    expect(await scratchDatabases('orders-drill')).toEqual([]);
   });
 
   it('takes a fresh backup first when asked, and measures RPO from it', async () => {
@@ -111,6 +117,32 @@ describe('restore-verification drill', () => {
     expect(drill?.status, drill?.reason).toBe('passed');
     expect(drill!.steps.slice(0, 2).map((step) => step.id)).toEqual(['take-backup', 'declare-disaster']);
     expect(drill!.measured.rpoMs).toBeLessThan(5_000);
+  });
+});
+
+describe('a drill that does not run to the end', () => {
+  it('fails when a skipped step leaves RTO unmeasured: measured, not assumed', async () => {
+    const runbook = drRunbook('orders-drill', { expectOrders: ORDERS });
+    await takeBackup(runbook);
+    const runId = await startProtectionRun(harness.client, { kind: 'drill', runbook, requestedBy: 'sre', taskQueue: harness.taskQueue, source: 'test' });
+    await sendControl(harness, runId, 'skip', { actor: 'sre', stepId: 'health-check', comment: 'health endpoint is down' });
+    await harness.client.workflow.getHandle(runId).result().catch(() => undefined);
+    const drill = await drillOf(runId);
+    expect(drill).toMatchObject({ status: 'failed', reason: 'RTO not measured: step health-check was skipped' });
+    expect(drill?.measured.rtoMs).toBeUndefined();
+    expect(await scratchDatabases('orders-drill')).toEqual([]);
+  });
+
+  it('is recorded, and its scratch database dropped, when the workflow is cancelled mid-restore', async () => {
+    const runbook = drRunbook('orders-drill', { expectOrders: ORDERS });
+    await takeBackup(runbook);
+    const runId = await startProtectionRun(harness.client, { kind: 'drill', runbook, requestedBy: 'sre', taskQueue: harness.taskQueue, source: 'test' });
+    await waitForState(harness.client, runId, (state) => state.currentStep === 'restore-backup');
+    await harness.client.workflow.getHandle(runId).cancel();
+    const drill = await until(() => drillOf(runId), 30_000, 'the cancelled drill was not recorded');
+    expect(drill).toMatchObject({ status: 'failed', reason: 'aborted by temporal: the workflow was cancelled' });
+    expect(drill.steps.find((step) => step.id === 'drop-scratch-database-after-failure')?.status).toBe('succeeded');
+    expect(await scratchDatabases('orders-drill')).toEqual([]);
   });
 });
 

@@ -1,3 +1,4 @@
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createNotifier, type NotifierOptions } from '../../activities/notify.ts';
@@ -16,6 +17,7 @@ beforeAll(async () => {
     if (channel === 'C-missing') return { status: 200, body: { ok: false, error: 'channel_not_found' } };
     if (channel === 'C-busy' && tries === 1) return { status: 429, body: { ok: false, error: 'ratelimited' }, headers: { 'retry-after': '1' } };
     if (channel === 'C-down' && tries === 1) return { status: 503, body: { ok: false, error: 'service_unavailable' } };
+    if (channel === 'C-slow') return { status: 429, body: { ok: false, error: 'ratelimited' }, headers: { 'retry-after': '5' } };
     return undefined;
   });
   apiUrl = slack.apiUrl;
@@ -76,7 +78,7 @@ describe('drill result notifier', () => {
     expect(received[0]).toMatchObject({ path: '/api/chat.postMessage', authorization: `Bearer ${TOKEN}`, contentType: 'application/json; charset=utf-8' });
     expect(received[0]?.body).toEqual({
       channel: 'C-ok',
-      text: 'Restore drill passed for orders. RPO 1h1s (objective 24h, met); RTO 3m12s (objective 1h, met). Run drill-orders-7f3a.',
+      text: 'Restore drill passed for orders. RPO 1h 0m (objective 24h, met); RTO 3m 12s (objective 1h, met). Run drill-orders-7f3a.',
       unfurl_links: false,
       unfurl_media: false,
       blocks: [
@@ -84,8 +86,8 @@ describe('drill result notifier', () => {
         {
           type: 'section',
           fields: [
-            { type: 'mrkdwn', text: '*RPO (data loss)*\n1h1s (objective 24h, met)\nfrom newest heartbeat 2024-06-10T00:59:59.000Z' },
-            { type: 'mrkdwn', text: '*RTO (recovery time)*\n3m12s (objective 1h, met)' },
+            { type: 'mrkdwn', text: '*RPO (data loss)*\n1h 0m (objective 24h, met)\nfrom newest heartbeat 2024-06-10T00:59:59.000Z' },
+            { type: 'mrkdwn', text: '*RTO (recovery time)*\n3m 12s (objective 1h, met)' },
             { type: 'mrkdwn', text: '*Backup used*\n`orders-20240610T010000Z`\ntaken 2024-06-10T01:00:00.000Z, 46.0 MB' },
             { type: 'mrkdwn', text: '*Runbook*\norders-backup-restore (backup-restore)' },
           ],
@@ -102,14 +104,14 @@ describe('drill result notifier', () => {
     await notifier({ token: TOKEN, channel: 'C-ok' }).drillFinished(FAILED);
     const body = received[0]?.body;
     expect(body).toMatchObject({
-      text: 'Restore drill FAILED for orders: measured RPO 26h exceeds objective 24h. RPO 1d2h (objective 24h, missed); RTO not measured (objective 1h). Run drill-orders-9b1c.',
+      text: 'Restore drill FAILED for orders: measured RPO 26h exceeds objective 24h. RPO 1d 2h (objective 24h, missed); RTO not measured (objective 1h). Run drill-orders-9b1c.',
       blocks: [
         { type: 'header', text: { type: 'plain_text', text: 'Restore drill FAILED: orders' } },
         { type: 'section', text: { type: 'mrkdwn', text: '*Reason:* measured RPO 26h exceeds objective 24h' } },
         {
           type: 'section',
           fields: expect.arrayContaining([
-            { type: 'mrkdwn', text: '*RPO (data loss)*\n1d2h (objective 24h, missed)\nfrom backup snapshot 2024-06-09T00:00:00.000Z' },
+            { type: 'mrkdwn', text: '*RPO (data loss)*\n1d 2h (objective 24h, missed)\nfrom backup snapshot 2024-06-09T00:00:00.000Z' },
             { type: 'mrkdwn', text: '*RTO (recovery time)*\nnot measured (objective 1h)' },
           ]),
         },
@@ -140,6 +142,17 @@ describe('drill result notifier', () => {
     expect((received[1]?.at ?? 0) - (received[0]?.at ?? 0)).toBeGreaterThanOrEqual(990);
     expect(lines.join('\n')).toContain('Slack answered ratelimited (HTTP 429); retrying in 1000ms');
     expect(lines.join('\n')).not.toContain(TOKEN);
+  });
+
+  it('stops waiting out a Retry-After at once when the activity is cancelled', async () => {
+    const environment = new MockActivityEnvironment();
+    const posting = environment.run(() => notifier({ token: TOKEN, channel: 'C-slow' }).drillFinished(PASSED));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const cancelledAt = Date.now();
+    environment.cancel();
+    await expect(posting).rejects.toThrow(/Slack channel C-slow: Slack answered ratelimited \(HTTP 429\) \(gave up after 1 attempt\)$/);
+    expect(Date.now() - cancelledAt).toBeLessThan(300);
+    expect(received).toHaveLength(1);
   });
 
   it('retries a Slack outage, and gives up with a retryable error when it lasts', async () => {

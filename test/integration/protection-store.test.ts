@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../store/migrate.ts';
 import { createPgProtectionStore, type ProtectionStore } from '../../store/protection.ts';
 import { createTestDatabase } from '../support/db.ts';
+import type { BackupEntry } from '../../definitions/backup-manifest.ts';
 import { backupEntry, drillRecord } from '../support/protection-records.ts';
 
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -26,10 +27,11 @@ afterAll(async () => {
 });
 
 describe('backups', () => {
+  const first = backupEntry('orders', 'orders-20260301-1000', base);
+  const second = backupEntry('orders', 'orders-20260301-1100', base + HOUR);
+  const payments = backupEntry('payments', 'payments-20260301-0900', base - HOUR);
+
   it('records each backup once, however often the write is retried, and keeps the newest unpruned one per service', async () => {
-    const first = backupEntry('orders', 'orders-20260301-1000', base);
-    const second = backupEntry('orders', 'orders-20260301-1100', base + HOUR);
-    const payments = backupEntry('payments', 'payments-20260301-0900', base - HOUR);
     await Promise.all([store.recorded(first), store.recorded(first)]);
     await store.recorded(second);
     await store.recorded(payments);
@@ -50,7 +52,43 @@ describe('backups', () => {
     expect(again.rows[0]?.pruned_at).toEqual(prunedAt);
     expect((await store.lastBackups()).map((entry) => entry.manifest.backupId)).toEqual(['orders-20260301-1000', 'payments-20260301-0900']);
   });
+
+  it('keeps backups of two services that share an id apart, and pruning one leaves the other', async () => {
+    const billing = backupEntry('billing', 'nightly-20260301', base + 2 * HOUR);
+    const search = withContents(backupEntry('search', 'nightly-20260301', base + 3 * HOUR), 8_192, 'c');
+    await store.recorded(billing);
+    await store.recorded(search);
+    expect(await count('backups')).toBe(5);
+    expect(await store.lastBackups()).toEqual([billing, first, payments, search]);
+    await store.pruned('search', ['nightly-20260301']);
+    expect(await store.lastBackups()).toEqual([billing, first, payments]);
+  });
+
+  it('takes every column of a backup written again under its service and id, and it is restorable again', async () => {
+    const rewritten = withContents(backupEntry('search', 'nightly-20260301', base + 4 * HOUR), 16_384, 'd');
+    await store.recorded({ ...rewritten, location: 'file:///var/backups/golive/search/nightly-20260301.dump' });
+    await store.recorded(rewritten);
+    expect(await count('backups')).toBe(5);
+    const { rows } = await pool.query<{ snapshot_at: Date; finished_at: Date; bytes: string; sha256: string; location: string; pruned_at: Date | null }>(
+      "SELECT snapshot_at, finished_at, bytes, sha256, location, pruned_at FROM backups WHERE service = 'search' AND backup_id = 'nightly-20260301'",
+    );
+    expect(rows).toEqual([{
+      snapshot_at: new Date(rewritten.manifest.snapshotAt),
+      finished_at: new Date(rewritten.manifest.finishedAt),
+      bytes: '16384',
+      sha256: 'd'.repeat(64),
+      location: rewritten.location,
+      pruned_at: null,
+    }]);
+    expect(await store.lastBackups()).toEqual([
+      backupEntry('billing', 'nightly-20260301', base + 2 * HOUR), first, payments, rewritten,
+    ]);
+  });
 });
+
+function withContents(entry: BackupEntry, bytes: number, digit: string): BackupEntry {
+  return { ...entry, manifest: { ...entry.manifest, bytes, sha256: digit.repeat(64) } };
+}
 
 describe('drills', () => {
   const orders1 = drillRecord({ runId: 'orders-drill-1', service: 'orders', finishedAt: base });
@@ -81,6 +119,22 @@ describe('drills', () => {
     expect(await ids({ service: 'search', limit: 5 })).toEqual([]);
     expect(await store.getDrill('orders-drill-2')).toEqual(orders2);
     expect(await store.getDrill('orders-drill-404')).toBeUndefined();
+  });
+
+  it('keeps where a drill was announced: nothing until it is, then the first notice kept', async () => {
+    expect(await store.notice('orders-drill-2')).toBeUndefined();
+    await store.noticed('orders-drill-2', { channel: 'slack', ts: '1718000000.000101' });
+    await store.noticed('orders-drill-2', { channel: 'slack', ts: '1718000000.000102' });
+    expect(await store.notice('orders-drill-2')).toEqual({ channel: 'slack', ts: '1718000000.000101' });
+    await store.noticed('billing-drill-1', { channel: 'log' });
+    expect(await store.notice('billing-drill-1')).toEqual({ channel: 'log' });
+    expect(await store.notice('orders-drill-1')).toBeUndefined();
+    await store.recordDrill(orders2);
+    expect(await store.notice('orders-drill-2')).toEqual({ channel: 'slack', ts: '1718000000.000101' });
+    expect(await store.getDrill('orders-drill-2')).toEqual(orders2);
+    await expect(store.noticed('orders-drill-404', { channel: 'log' })).rejects.toThrow(
+      'cannot record where drill orders-drill-404 was announced: no drill orders-drill-404 is recorded',
+    );
   });
 
   it('gives each service its newest drill and its newest passed drill', async () => {

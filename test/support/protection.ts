@@ -92,8 +92,9 @@ export async function runProtection(harness: EngineHarness, kind: ProtectionKind
   return { runId, state, drill: drill ?? undefined };
 }
 
-/** Scratch databases drills left behind on the test server. */
-export async function scratchDatabases(): Promise<string[]> {
-  const { rows } = await runSql<{ datname: string }>(inject('postgresUrl'), `SELECT datname FROM pg_database WHERE datname LIKE 'golive_drill_%'`);
+/** Scratch databases drills of this runbook left behind on the test server (other files run drills at the same time). */
+export async function scratchDatabases(runbook: string): Promise<string[]> {
+  const prefix = `golive_drill_${runbook.replace(/-/g, '_')}_`;
+  const { rows } = await runSql<{ datname: string }>(inject('postgresUrl'), 'SELECT datname FROM pg_database WHERE starts_with(datname, $1)', [prefix]);
   return rows.map((row) => row.datname);
 }

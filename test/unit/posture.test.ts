@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { computePosture, formatAge, type PostureInput } from '../../definitions/posture.ts';
+import { formatAge } from '../../definitions/duration.ts';
+import { computePosture, type PostureInput } from '../../definitions/posture.ts';
 import { parseDefinition } from '../../definitions/load.ts';
 import { backupEntry, drillRecord, protectedRunbook } from '../support/protection-records.ts';
 import { RUNBOOK } from '../support/runbook-text.ts';
