@@ -13,6 +13,7 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { libpqEnvironment } from '../activities/postgres-client.ts';
 import { fingerprintTables, listUserTables, prepareSession } from '../activities/table-fingerprint.ts';
 import { RunbookSchema } from '../definitions/schema.ts';
 import { ensureDatabase } from '../stack/postgres.ts';
@@ -50,8 +51,7 @@ const runbook = RunbookSchema.parse({
 });
 
 function libpq(url: string, database?: string): NodeJS.ProcessEnv {
-  const parsed = new URL(url);
-  return { PATH: process.env.PATH, PGHOST: parsed.hostname, PGPORT: parsed.port, PGUSER: decodeURIComponent(parsed.username), PGDATABASE: database ?? parsed.pathname.slice(1) };
+  return { PATH: process.env.PATH, ...libpqEnvironment({ name: 'bench', spec: { type: 'postgres', url } }, database) };
 }
 
 async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
