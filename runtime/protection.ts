@@ -82,7 +82,8 @@ function scheduleOptions(request: ScheduleRequest): ScheduleOptions {
     },
     // A drill still running when the next is due: the next one is skipped, never run twice.
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '10 minutes' },
-    memo: { kind: request.kind, runbook: request.runbook.metadata.name, service: request.runbook.metadata.service, source: request.source },
+    // Memo is fixed at creation (updates cannot change it): only what never changes for this id.
+    memo: { kind: request.kind, runbook: request.runbook.metadata.name, service: request.runbook.metadata.service },
   };
 }
 
