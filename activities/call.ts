@@ -1,8 +1,8 @@
 import type { z } from 'zod';
 import { ACTIONS, type ActionInput, type ActionName } from '../definitions/actions.ts';
 import type { Target, TargetOf, TargetType } from '../definitions/targets.ts';
-import { resolveTarget, type Environment } from './env.ts';
-import { businessFailure } from './failures.ts';
+import { resolveTarget, type Environment } from '../definitions/targets.ts';
+import { businessFailure } from '../definitions/failures.ts';
 import type { ActionRequest } from './types.ts';
 
 /** A target as the action sees it: `${VAR}` resolved. */

@@ -1,9 +1,9 @@
 import { DrillNotRecorded } from '../store/protection.ts';
 import type { RunStore } from '../store/runs.ts';
 import type { DrillRecord, RecordEventInput } from '../workflows/definitions.ts';
-import { createActionActivities } from './actions.ts';
-import { businessFailure } from './failures.ts';
-import type { DrillNotice } from './notify.ts';
+import { createActionActivities } from './catalog.ts';
+import { businessFailure } from '../definitions/failures.ts';
+import type { DrillNotice } from '../store/protection.ts';
 import type { ActionDeps } from './types.ts';
 
 export interface ActivityDeps {

@@ -1,4 +1,4 @@
-import type { BackupEntry } from '../definitions/backup-manifest.ts';
+import type { BackupCatalog } from '../store/protection.ts';
 import type { Target } from '../definitions/targets.ts';
 
 /** What the workflow engine hands an action activity for one step attempt. */
@@ -24,10 +24,4 @@ export interface ActionDeps {
   pgBin: string;
   /** golive's own record of backups taken and pruned (Postgres); absent in tests of actions alone. */
   backups?: BackupCatalog;
-}
-
-/** Where backup actions record what they wrote and deleted, for posture and audit. Idempotent. */
-export interface BackupCatalog {
-  recorded(entry: BackupEntry): Promise<void>;
-  pruned(service: string, backupIds: string[]): Promise<void>;
 }

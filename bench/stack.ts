@@ -10,7 +10,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import pg from 'pg';
 import { createActivities } from '../activities/index.ts';
-import { createNotifier } from '../activities/notify.ts';
+import { createNotifier } from '../activities/notify/slack.ts';
 import { createLogger } from '../runtime/logger.ts';
 import { ensureDatabase, startPostgres } from '../stack/postgres.ts';
 import { startTemporalDevServer } from '../stack/temporal.ts';

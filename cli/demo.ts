@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import pg from 'pg';
-import { installHeartbeat, runHeartbeat } from '../activities/heartbeat.ts';
+import { installHeartbeat, runHeartbeat } from '../runtime/heartbeat.ts';
 import { loadConfig, type Config } from '../config/env.ts';
 import { formatMeasured } from '../definitions/duration.ts';
 import { loadRunbook } from '../definitions/load.ts';

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
-import { describeUrl, installHeartbeat, runHeartbeat } from '../activities/heartbeat.ts';
-import { resolveTarget } from '../activities/env.ts';
+import { describeUrl, installHeartbeat, runHeartbeat } from '../runtime/heartbeat.ts';
+import { resolveTarget } from '../definitions/targets.ts';
 import { loadConfig } from '../config/env.ts';
 import { HEARTBEAT_TABLE } from '../definitions/heartbeat.ts';
 import { formatDuration, parseDuration } from '../definitions/duration.ts';

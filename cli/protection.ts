@@ -1,9 +1,9 @@
 import type { Client } from '@temporalio/client';
 import { Command, Option } from 'commander';
 import type pg from 'pg';
-import { resolveTarget } from '../activities/env.ts';
-import { listManifests } from '../activities/backup-manifests.ts';
-import { withBackupStore, type StoreTarget } from '../activities/backup-store.ts';
+import { resolveTarget } from '../definitions/targets.ts';
+import { listManifests } from '../backups/manifests.ts';
+import { withBackupStore, type StoreTarget } from '../backups/store.ts';
 import { loadRunbook } from '../definitions/load.ts';
 import type { Runbook } from '../definitions/schema.ts';
 import {

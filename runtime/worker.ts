@@ -6,7 +6,7 @@ import type pg from 'pg';
 import { loadToolchain } from '../stack/toolchain.ts';
 import { WORKFLOWS_PATH } from './workflows-path.ts';
 
-import { createNotifier } from '../activities/notify.ts';
+import { createNotifier } from '../activities/notify/slack.ts';
 import { createPgProtectionStore } from '../store/protection.ts';
 import type { Logger } from 'pino';
 

@@ -1,8 +1,19 @@
 import type pg from 'pg';
-import type { DrillNotice } from '../activities/notify.ts';
-import type { BackupCatalog } from '../activities/types.ts';
 import type { BackupEntry, BackupManifest } from '../definitions/backup-manifest.ts';
 import type { DrillRecord } from '../workflows/definitions.ts';
+
+/** Where a drill's result was announced. */
+export interface DrillNotice {
+  channel: 'slack' | 'log';
+  /** The Slack message's timestamp (its id in the channel). */
+  ts?: string;
+}
+
+/** Where backup actions record what they wrote and deleted, for posture and audit. Idempotent. */
+export interface BackupCatalog {
+  recorded(entry: BackupEntry): Promise<void>;
+  pruned(service: string, backupIds: string[]): Promise<void>;
+}
 
 export interface DrillFilter {
   service?: string;

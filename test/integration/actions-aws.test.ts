@@ -2,7 +2,7 @@ import { AutoScalingClient, CreateAutoScalingGroupCommand, CreateLaunchConfigura
 import { CreateHostedZoneCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { awsClientConfig } from '../../activities/aws.ts';
+import { awsClientConfig } from '../../config/aws.ts';
 import type { Target } from '../../definitions/targets.ts';
 import { loadToolchain, requireTool } from '../../stack/toolchain.ts';
 import { actionRequest, testActivities } from '../support/actions.ts';

@@ -8,7 +8,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Target } from '../../definitions/targets.ts';
 import { freePort } from '../../stack/process.ts';
 import { parseInput } from '../../activities/call.ts';
-import { dropDatabase } from '../../activities/postgres.ts';
+import { dropDatabase } from '../../activities/postgres/query.ts';
 import { actionRequest, testActivities } from '../support/actions.ts';
 import { createTestDatabase, uniqueId } from '../support/db.ts';
 import { databaseUrl, runSql } from '../support/sql.ts';

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { parseInput } from '../../activities/call.ts';
-import { health } from '../../activities/drill-health.ts';
+import { health } from '../../activities/drill/health.ts';
 import type { ActionRequest } from '../../activities/types.ts';
 import type { Target } from '../../definitions/targets.ts';
 import { actionRequest } from '../support/actions.ts';

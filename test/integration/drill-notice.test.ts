@@ -3,7 +3,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index.ts';
-import { createNotifier } from '../../activities/notify.ts';
+import { createNotifier } from '../../activities/notify/slack.ts';
 import { migrate } from '../../store/migrate.ts';
 import { createPgProtectionStore, type ProtectionStore } from '../../store/protection.ts';
 import { createPgRunStore } from '../../store/runs.ts';

@@ -1,6 +1,6 @@
 import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { awsClientConfig } from '../../activities/aws.ts';
+import { awsClientConfig } from '../../config/aws.ts';
 import { loadToolchain, requireTool } from '../../stack/toolchain.ts';
 import { uniqueId } from '../support/db.ts';
 import { createEngineHarness, type EngineHarness } from '../support/engine.ts';

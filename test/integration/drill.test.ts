@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installHeartbeat, runHeartbeat } from '../../activities/heartbeat.ts';
+import { installHeartbeat, runHeartbeat } from '../../runtime/heartbeat.ts';
 import type { Runbook } from '../../definitions/schema.ts';
 import { startProtectionRun } from '../../runtime/protection.ts';
 import { sendControl, waitForState } from '../../runtime/runs.ts';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installHeartbeat, runHeartbeat, type Beat } from '../../activities/heartbeat.ts';
+import { installHeartbeat, runHeartbeat, type Beat } from '../../runtime/heartbeat.ts';
 import { golive, startForeground } from '../support/cli.ts';
 import { createTestDatabase } from '../support/db.ts';
 import { until } from '../support/poll.ts';

@@ -1,7 +1,7 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createNotifier, type NotifierOptions } from '../../activities/notify.ts';
+import { createNotifier, type NotifierOptions } from '../../activities/notify/slack.ts';
 import { freePort } from '../../stack/process.ts';
 import type { DrillRecord } from '../../workflows/definitions.ts';
 import { startSlackApi, type SlackApi, type SlackRequest } from '../support/slack.ts';

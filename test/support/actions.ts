@@ -1,6 +1,6 @@
 import type { ActionName } from '../../definitions/actions.ts';
 import type { Target } from '../../definitions/targets.ts';
-import { createActionActivities } from '../../activities/actions.ts';
+import { createActionActivities } from '../../activities/catalog.ts';
 import type { ActionDeps, ActionRequest } from '../../activities/types.ts';
 import { loadToolchain, requireTool } from '../../stack/toolchain.ts';
 import { uniqueId } from './db.ts';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { createActivities } from '../../activities/index.ts';
-import { createNotifier } from '../../activities/notify.ts';
+import { createNotifier } from '../../activities/notify/slack.ts';
 import type { Config } from '../../config/env.ts';
 import { RunbookSchema, type Runbook } from '../../definitions/schema.ts';
 import { createLogger } from '../../runtime/logger.ts';

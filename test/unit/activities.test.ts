@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { createActionActivities } from '../../activities/actions.ts';
-import { resolveTarget } from '../../activities/env.ts';
-import { joinUrl } from '../../activities/http.ts';
-import { parseUpstream, writeUpstream } from '../../activities/nginx.ts';
-import { libpqEnvironment } from '../../activities/postgres-client.ts';
+import { createActionActivities } from '../../activities/catalog.ts';
+import { resolveTarget } from '../../definitions/targets.ts';
+import { joinUrl } from '../../activities/http/checks.ts';
+import { parseUpstream, writeUpstream } from '../../activities/nginx/upstream.ts';
+import { libpqEnvironment } from '../../activities/postgres/client.ts';
 import { ACTION_NAMES } from '../../definitions/actions.ts';
 import { actionRequest } from '../support/actions.ts';
 

@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { cancellationSignal, withHeartbeats } from './context.ts';
-import { businessFailure, rethrow, type FailureType } from './failures.ts';
-import type { ActionDeps } from './types.ts';
+import { cancellationSignal, withHeartbeats } from '../context.ts';
+import { businessFailure, rethrow, type FailureType } from '../../definitions/failures.ts';
+import type { ActionDeps } from '../types.ts';
 
 export interface ToolRun {
   tool: 'pg_dump' | 'pg_restore';

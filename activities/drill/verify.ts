@@ -1,13 +1,14 @@
 import type pg from 'pg';
-import type { BackupManifest, TableFingerprint } from '../definitions/backup-manifest.ts';
-import { HEARTBEAT_SCHEMA, HEARTBEAT_TABLE, NEWEST_HEARTBEAT_SQL } from '../definitions/heartbeat.ts';
-import { readManifest } from './backup-manifests.ts';
-import { referencedStore, withBackupStore } from './backup-store.ts';
-import { stepTarget, type ActionCall, type ResolvedTarget } from './call.ts';
-import { withHeartbeats } from './context.ts';
-import { businessFailure } from './failures.ts';
-import { rethrowPg, withClient } from './postgres-client.ts';
-import { FINGERPRINT_SESSIONS, fingerprintTables, listUserTables, prepareSession, qualifiedName, rethrowQuery, withSessions } from './table-fingerprint.ts';
+import type { BackupManifest, TableFingerprint } from '../../definitions/backup-manifest.ts';
+import { HEARTBEAT_SCHEMA, HEARTBEAT_TABLE, NEWEST_HEARTBEAT_SQL } from '../../definitions/heartbeat.ts';
+import { readManifest } from '../../backups/manifests.ts';
+import { withBackupStore } from '../../backups/store.ts';
+import { referencedStore } from '../backup/targets.ts';
+import { stepTarget, type ActionCall, type ResolvedTarget } from '../call.ts';
+import { withHeartbeats } from '../context.ts';
+import { businessFailure } from '../../definitions/failures.ts';
+import { rethrowPg, withClient } from '../postgres/client.ts';
+import { FINGERPRINT_SESSIONS, fingerprintTables, listUserTables, prepareSession, qualifiedName, rethrowQuery, withSessions } from '../postgres/fingerprint.ts';
 
 /**
  * Checks a restored copy against its backup's manifest: every table there, the same row

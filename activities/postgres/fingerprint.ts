@@ -1,9 +1,9 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
-import type { TableFingerprint } from '../definitions/backup-manifest.ts';
-import type { ResolvedTarget } from './call.ts';
-import type { FailureType } from './failures.ts';
-import { rethrowPg, withClient } from './postgres-client.ts';
+import type { TableFingerprint } from '../../definitions/backup-manifest.ts';
+import type { ResolvedTarget } from '../call.ts';
+import type { FailureType } from '../../definitions/failures.ts';
+import { rethrowPg, withClient } from './client.ts';
 
 /**
  * Row counts and sample fingerprints of user tables. backup.create takes them inside the dump's

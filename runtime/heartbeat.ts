@@ -2,7 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { HEARTBEAT_DDL, HEARTBEAT_SCHEMA, HEARTBEAT_TABLE } from '../definitions/heartbeat.ts';
-import { permanentSqlState } from './postgres-client.ts';
+import { permanentSqlState } from '../activities/postgres/client.ts';
 
 const TABLE = `${HEARTBEAT_SCHEMA}.${HEARTBEAT_TABLE}`;
 const INSERT_SQL = `INSERT INTO ${TABLE} DEFAULT VALUES RETURNING beat_at`;

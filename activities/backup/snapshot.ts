@@ -1,15 +1,15 @@
 import { createHash } from 'node:crypto';
 import { Transform } from 'node:stream';
 import type pg from 'pg';
-import type { BackupManifest, TableFingerprint } from '../definitions/backup-manifest.ts';
-import { HEARTBEAT_SCHEMA, HEARTBEAT_TABLE, NEWEST_HEARTBEAT_SQL } from '../definitions/heartbeat.ts';
-import { backupKeys } from './backup-keys.ts';
-import type { BackupStore } from './backup-store.ts';
-import type { ResolvedTarget } from './call.ts';
-import { startTool } from './pg-tool.ts';
-import { libpqEnvironment, rethrowPg, withClient } from './postgres-client.ts';
-import { fingerprintTables, listUserTables, prepareSession, rethrowQuery } from './table-fingerprint.ts';
-import type { ActionDeps } from './types.ts';
+import type { BackupManifest, TableFingerprint } from '../../definitions/backup-manifest.ts';
+import { HEARTBEAT_SCHEMA, HEARTBEAT_TABLE, NEWEST_HEARTBEAT_SQL } from '../../definitions/heartbeat.ts';
+import { backupKeys } from '../../backups/keys.ts';
+import type { BackupStore } from '../../backups/store.ts';
+import type { ResolvedTarget } from '../call.ts';
+import { startTool } from '../postgres/pg-tool.ts';
+import { libpqEnvironment, rethrowPg, withClient } from '../postgres/client.ts';
+import { fingerprintTables, listUserTables, prepareSession, rethrowQuery } from '../postgres/fingerprint.ts';
+import type { ActionDeps } from '../types.ts';
 
 export interface SnapshotBackup {
   deps: ActionDeps;

@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { z } from 'zod';
 
 /** Failure types a runbook author or the workflow engine may see on a step. */
 export type FailureType =
@@ -76,4 +77,16 @@ export function rethrow(error: unknown, context: string, type: FailureType): nev
   if (error instanceof ApplicationFailure) throw error;
   if (isTransient(error)) throw new Error(`${context}: ${reason(error)}`, { cause: error });
   throw businessFailure(`${context}: ${reason(error)}`, type, error);
+}
+
+const AwsError = z.object({ name: z.string(), $fault: z.enum(['client', 'server']).optional() });
+const TRANSIENT = /Throttl|SlowDown|RequestTimeout|PriorRequestNotComplete|RequestLimitExceeded/;
+
+/** What AWS answered: its error name, and whether asking again may help; undefined when AWS did not answer. */
+export function awsRefusal(error: unknown): { name: string; message: string; transient: boolean; refused: boolean } | undefined {
+  const parsed = AwsError.safeParse(error);
+  if (!parsed.success || !(error instanceof Error)) return undefined;
+  const { name, $fault: fault } = parsed.data;
+  const transient = fault === 'server' || TRANSIENT.test(name);
+  return { name, message: error.message, transient, refused: !transient && fault === 'client' };
 }

@@ -1,15 +1,17 @@
 import type { ActionName } from '../definitions/actions.ts';
-import { setCapacity, upsertRecord } from './aws.ts';
+import { setCapacity } from './aws/autoscaling.ts';
+import { upsertRecord } from './aws/route53.ts';
 import { parseInput, type ActionCall } from './call.ts';
-import * as http from './http.ts';
-import { switchUpstream } from './nginx.ts';
-import * as postgres from './postgres.ts';
-import { createBackup, latestBackup, pruneBackups, verifyChecksum } from './backup.ts';
-import { restoreBackup } from './backup-restore.ts';
-import { health } from './drill-health.ts';
-import { verify } from './drill-verify.ts';
-import { dump, restore } from './postgres-backup.ts';
-import * as prometheus from './prometheus.ts';
+import * as http from './http/checks.ts';
+import { switchUpstream } from './nginx/upstream.ts';
+import { dropDatabase, query } from './postgres/query.ts';
+import { promote, replicationLag } from './postgres/replication.ts';
+import { createBackup, latestBackup, pruneBackups, verifyChecksum } from './backup/actions.ts';
+import { restoreBackup } from './backup/restore.ts';
+import { health } from './drill/health.ts';
+import { verify } from './drill/verify.ts';
+import { dump, restore } from './postgres/dump-restore.ts';
+import * as prometheus from './prometheus/query.ts';
 import type { ActionActivity, ActionDeps, ActionRequest } from './types.ts';
 
 /** Parses the request's `with` against the catalog, then runs the action with typed input. */
@@ -30,12 +32,12 @@ export function createActionActivities(deps: ActionDeps) {
     'http.burst': action('http.burst', deps, http.burst),
     'tls.certificate': action('tls.certificate', deps, http.certificate),
     'prometheus.query': action('prometheus.query', deps, prometheus.query),
-    'postgres.query': action('postgres.query', deps, postgres.query),
-    'postgres.replication-lag': action('postgres.replication-lag', deps, postgres.replicationLag),
-    'postgres.promote': action('postgres.promote', deps, postgres.promote),
+    'postgres.query': action('postgres.query', deps, query),
+    'postgres.replication-lag': action('postgres.replication-lag', deps, replicationLag),
+    'postgres.promote': action('postgres.promote', deps, promote),
     'postgres.dump': action('postgres.dump', deps, (call) => dump(deps, call)),
     'postgres.restore': action('postgres.restore', deps, (call) => restore(deps, call)),
-    'postgres.drop-database': action('postgres.drop-database', deps, postgres.dropDatabase),
+    'postgres.drop-database': action('postgres.drop-database', deps, dropDatabase),
     'backup.create': action('backup.create', deps, (call) => createBackup(deps, call)),
     'backup.prune': action('backup.prune', deps, (call) => pruneBackups(deps, call)),
     'backup.latest': action('backup.latest', deps, latestBackup),

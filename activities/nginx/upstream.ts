@@ -2,9 +2,9 @@ import { execFile } from 'node:child_process';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { stepTarget, type ActionCall, type ResolvedTarget } from './call.ts';
-import { heartbeat, previousAttempt } from './context.ts';
-import { businessFailure } from './failures.ts';
+import { stepTarget, type ActionCall, type ResolvedTarget } from '../call.ts';
+import { heartbeat, previousAttempt } from '../context.ts';
+import { businessFailure } from '../../definitions/failures.ts';
 
 interface UpstreamBlock {
   servers: string[];

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { stepTarget, type ActionCall } from './call.ts';
-import { deadlineSignal } from './context.ts';
-import { businessFailure, rethrow } from './failures.ts';
-import { joinUrl } from './http.ts';
+import { stepTarget, type ActionCall } from '../call.ts';
+import { deadlineSignal } from '../context.ts';
+import { businessFailure, rethrow } from '../../definitions/failures.ts';
+import { joinUrl } from '../http/checks.ts';
 
 const Sample = z.tuple([z.number(), z.string()]);
 const QueryAnswer = z.discriminatedUnion('status', [

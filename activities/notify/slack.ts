@@ -1,10 +1,11 @@
+import type { DrillNotice } from '../../store/protection.ts';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { drillResultMessage, drillResultText } from '../slack/blocks/drill-result.ts';
-import type { DrillRecord } from '../workflows/definitions.ts';
-import { cancellationSignal, deadlineSignal } from './context.ts';
-import { businessFailure, reason } from './failures.ts';
+import { drillResultMessage, drillResultText } from '../../slack/blocks/drill-result.ts';
+import type { DrillRecord } from '../../workflows/definitions.ts';
+import { cancellationSignal, deadlineSignal } from '../context.ts';
+import { businessFailure, reason } from '../../definitions/failures.ts';
 
 export interface NotifierOptions {
   /** Drill results go to Slack when both token and channel are set; otherwise to the log. */
@@ -16,12 +17,6 @@ export interface NotifierOptions {
   backoffMs?: number;
   /** Longest wait for one retry; a longer Retry-After gives up and leaves the retry to Temporal (default 30s). */
   maxWaitMs?: number;
-}
-
-export interface DrillNotice {
-  channel: 'slack' | 'log';
-  /** The Slack message's timestamp (its id in the channel). */
-  ts?: string;
 }
 
 export interface Notifier {

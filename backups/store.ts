@@ -4,13 +4,11 @@ import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ActionName } from '../definitions/actions.ts';
 import type { TargetOf } from '../definitions/targets.ts';
-import { referencedTarget, stepTarget, type ActionCall } from './call.ts';
-import type { Environment } from './env.ts';
-import { businessFailure, rethrow } from './failures.ts';
-import { checkKey } from './backup-keys.ts';
-import { openS3Store } from './backup-store-s3.ts';
+import type { Environment } from '../definitions/targets.ts';
+import { businessFailure, rethrow } from '../definitions/failures.ts';
+import { checkKey } from './keys.ts';
+import { openS3Store } from './s3.ts';
 
 /**
  * Where backups live: a folder or an S3 prefix. Keys are relative to the store's root, like
@@ -50,27 +48,6 @@ export async function withBackupStore<T>(target: StoreTarget, env: Environment, 
   } finally {
     store.close();
   }
-}
-
-const STORE_TYPES = ['filesystem', 's3'] as const;
-
-function storeType(call: ActionCall<ActionName>, name: string, type: string | undefined): 'filesystem' | 's3' {
-  if (type === 'filesystem' || type === 's3') return type;
-  const found = type === undefined ? 'not passed to the step' : `a ${type} target`;
-  throw businessFailure(`${call.action} step ${call.request.stepId}: backup store ${name} is ${found}, not ${STORE_TYPES.join(' or ')}`, 'InvalidTarget');
-}
-
-/** The step's own target as a backup store (filesystem or s3), resolved. */
-export function stepStore(call: ActionCall<ActionName>): StoreTarget {
-  const target = call.request.target;
-  const type = storeType(call, target?.name ?? '(none)', target?.spec.type);
-  return type === 's3' ? stepTarget(call, 's3') : stepTarget(call, 'filesystem');
-}
-
-/** The backup store named by a `with` field, resolved. */
-export function referencedStore(call: ActionCall<ActionName>, name: string): StoreTarget {
-  const type = storeType(call, name, call.request.targets[name]?.type);
-  return type === 's3' ? referencedTarget(call, name, 's3') : referencedTarget(call, name, 'filesystem');
 }
 
 const isMissing = (error: unknown) => error instanceof Error && 'code' in error && error.code === 'ENOENT';

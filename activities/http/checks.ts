@@ -1,9 +1,9 @@
 import { connect, type PeerCertificate } from 'node:tls';
 import { ApplicationFailure } from '@temporalio/common';
-import { durationMs } from '../definitions/duration.ts';
-import { stepTarget, type ActionCall, type ResolvedTarget } from './call.ts';
-import { cancellationSignal, deadlineSignal, heartbeat } from './context.ts';
-import { businessFailure, reason, rethrow } from './failures.ts';
+import { durationMs } from '../../definitions/duration.ts';
+import { stepTarget, type ActionCall, type ResolvedTarget } from '../call.ts';
+import { cancellationSignal, deadlineSignal, heartbeat } from '../context.ts';
+import { businessFailure, reason, rethrow } from '../../definitions/failures.ts';
 
 /**
  * The target URL with `path` appended, query parameters of both kept:

@@ -1,4 +1,4 @@
-import { businessFailure } from './failures.ts';
+import { businessFailure } from '../definitions/failures.ts';
 
 /** Refuses keys that could leave the store's root or hide among temporary files. */
 export function checkKey(key: string): string {

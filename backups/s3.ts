@@ -3,11 +3,11 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { ApplicationFailure } from '@temporalio/common';
 import { Readable } from 'node:stream';
 import type { TargetOf } from '../definitions/targets.ts';
-import { awsClientConfig, awsRefusal } from './aws.ts';
-import type { BackupStore } from './backup-store.ts';
-import { checkKey } from './backup-keys.ts';
-import type { Environment } from './env.ts';
-import { businessFailure, rethrow } from './failures.ts';
+import { awsClientConfig } from '../config/aws.ts';
+import type { BackupStore } from './store.ts';
+import { checkKey } from './keys.ts';
+import type { Environment } from '../definitions/targets.ts';
+import { awsRefusal, businessFailure, rethrow } from '../definitions/failures.ts';
 
 /** 16 MiB parts, four in flight: 64 MiB of memory at most, dumps up to 160 GiB (10,000 parts). */
 const PART_SIZE = 16 * 1024 * 1024;

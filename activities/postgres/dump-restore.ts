@@ -4,11 +4,11 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
-import { stepTarget, type ActionCall, type ResolvedTarget } from './call.ts';
-import { businessFailure } from './failures.ts';
+import { stepTarget, type ActionCall, type ResolvedTarget } from '../call.ts';
+import { businessFailure } from '../../definitions/failures.ts';
 import { runTool } from './pg-tool.ts';
-import { libpqEnvironment, rethrowPg, withClient } from './postgres-client.ts';
-import type { ActionDeps } from './types.ts';
+import { libpqEnvironment, rethrowPg, withClient } from './client.ts';
+import type { ActionDeps } from '../types.ts';
 
 async function sha256Of(file: string): Promise<string> {
   const hash = createHash('sha256');

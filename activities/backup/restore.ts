@@ -1,11 +1,12 @@
-import { readManifest } from './backup-manifests.ts';
-import { referencedStore, withBackupStore } from './backup-store.ts';
-import { stepTarget, type ActionCall } from './call.ts';
-import { withHeartbeats } from './context.ts';
-import { startTool } from './pg-tool.ts';
-import { PG_RESTORE_ARGS, restoreOnce } from './postgres-backup.ts';
-import { libpqEnvironment } from './postgres-client.ts';
-import type { ActionDeps } from './types.ts';
+import { readManifest } from '../../backups/manifests.ts';
+import { withBackupStore } from '../../backups/store.ts';
+import { referencedStore } from './targets.ts';
+import { stepTarget, type ActionCall } from '../call.ts';
+import { withHeartbeats } from '../context.ts';
+import { startTool } from '../postgres/pg-tool.ts';
+import { PG_RESTORE_ARGS, restoreOnce } from '../postgres/dump-restore.ts';
+import { libpqEnvironment } from '../postgres/client.ts';
+import type { ActionDeps } from '../types.ts';
 
 /**
  * Restores a backup from its store into a new database on the target server, streaming the

@@ -1,9 +1,9 @@
 import { Readable } from 'node:stream';
 import { ApplicationFailure } from '@temporalio/common';
 import { BackupManifest, type BackupEntry } from '../definitions/backup-manifest.ts';
-import { backupKeys, MANIFEST_SUFFIX } from './backup-keys.ts';
-import type { BackupStore } from './backup-store.ts';
-import { businessFailure } from './failures.ts';
+import { backupKeys, MANIFEST_SUFFIX } from './keys.ts';
+import type { BackupStore } from './store.ts';
+import { businessFailure } from '../definitions/failures.ts';
 
 const MANIFESTS_READ_AT_ONCE = 8;
 

@@ -1,15 +1,16 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { MANIFEST_FORMAT, type BackupEntry } from '../definitions/backup-manifest.ts';
-import { durationMs } from '../definitions/duration.ts';
-import { backupKeys } from './backup-keys.ts';
-import { backupEntry, findManifest, listManifests, readManifest, writeManifest } from './backup-manifests.ts';
-import { takeSnapshotBackup } from './backup-snapshot.ts';
-import { referencedStore, stepStore, withBackupStore } from './backup-store.ts';
-import { stepTarget, type ActionCall } from './call.ts';
-import { heartbeat, previousAttempt, withHeartbeats } from './context.ts';
-import { businessFailure, rethrow } from './failures.ts';
-import type { ActionDeps } from './types.ts';
+import { MANIFEST_FORMAT, type BackupEntry } from '../../definitions/backup-manifest.ts';
+import { durationMs } from '../../definitions/duration.ts';
+import { backupKeys } from '../../backups/keys.ts';
+import { backupEntry, findManifest, listManifests, readManifest, writeManifest } from '../../backups/manifests.ts';
+import { takeSnapshotBackup } from './snapshot.ts';
+import { withBackupStore } from '../../backups/store.ts';
+import { referencedStore, stepStore } from './targets.ts';
+import { stepTarget, type ActionCall } from '../call.ts';
+import { heartbeat, previousAttempt, withHeartbeats } from '../context.ts';
+import { businessFailure, rethrow } from '../../definitions/failures.ts';
+import type { ActionDeps } from '../types.ts';
 
 /** What a backup step returns; it goes into workflow history, so it stays small. */
 function summary({ manifest, location }: BackupEntry) {

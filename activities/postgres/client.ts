@@ -1,6 +1,6 @@
 import pg from 'pg';
-import { businessFailure, rethrow, type FailureType } from './failures.ts';
-import type { ResolvedTarget } from './call.ts';
+import { businessFailure, rethrow, type FailureType } from '../../definitions/failures.ts';
+import type { ResolvedTarget } from '../call.ts';
 
 /** SQLSTATE classes worth a retry: connection, rollback (serialization), resources, shutdown, system. */
 const TRANSIENT_SQLSTATE_CLASSES = new Set(['08', '40', '53', '57', '58']);

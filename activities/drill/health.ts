@@ -1,11 +1,11 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
-import { durationMs } from '../definitions/duration.ts';
-import { stepTarget, type ActionCall, type ResolvedTarget } from './call.ts';
-import { cancellationSignal, heartbeat } from './context.ts';
-import { businessFailure } from './failures.ts';
-import { permanentSqlState, urlDatabase, wrappedSqlState, withClient } from './postgres-client.ts';
+import { durationMs } from '../../definitions/duration.ts';
+import { stepTarget, type ActionCall, type ResolvedTarget } from '../call.ts';
+import { cancellationSignal, heartbeat } from '../context.ts';
+import { businessFailure } from '../../definitions/failures.ts';
+import { permanentSqlState, urlDatabase, wrappedSqlState, withClient } from '../postgres/client.ts';
 
 const POLL_MS = 500;
 /** One query may not outlast this (pg's query_timeout, missing from its typings), so a hung server counts as a failing attempt. */
