@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { ACTIONS, type ActionInput, type ActionName } from '../definitions/actions.ts';
 import type { Target, TargetOf, TargetType } from '../definitions/targets.ts';
 import { resolveTarget, type Environment } from '../definitions/targets.ts';
+import { DENY_OWN_VARIABLES, type TargetEnvPolicy } from '../definitions/target-env.ts';
 import { businessFailure } from '../definitions/failures.ts';
 import type { ActionRequest } from './types.ts';
 
@@ -17,18 +18,26 @@ export interface ActionCall<A extends ActionName> {
   input: ActionInput<A>;
   request: ActionRequest;
   env: Environment;
+  /** Which `${NAME}` targets may resolve on this worker (ActionDeps.targetEnv). */
+  targetEnv: TargetEnvPolicy;
 }
 
 /** The catalog seen through a mapped type, so indexing it with a generic name keeps the input type. */
 const WITH_SCHEMAS: { [A in ActionName]: { with: z.ZodType<ActionInput<A>> } } = ACTIONS;
 
-export function parseInput<A extends ActionName>(action: A, request: ActionRequest, env: Environment): ActionCall<A> {
+/** `targetEnv` defaults to refusing golive's own variables only: a worker passes its ActionDeps.targetEnv. */
+export function parseInput<A extends ActionName>(
+  action: A,
+  request: ActionRequest,
+  env: Environment,
+  targetEnv: TargetEnvPolicy = DENY_OWN_VARIABLES,
+): ActionCall<A> {
   const parsed = WITH_SCHEMAS[action].with.safeParse(request.with);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `with.${issue.path.join('.')}: ${issue.message}`);
     throw businessFailure(`${action} step ${request.stepId}: ${problems.join('; ')}`, 'InvalidInput');
   }
-  return { action, input: parsed.data, request, env };
+  return { action, input: parsed.data, request, env, targetEnv };
 }
 
 function isTargetOf<T extends TargetType>(spec: Target, type: T): spec is TargetOf<T> {
@@ -57,5 +66,5 @@ function checked<T extends TargetType>(call: ActionCall<ActionName>, name: strin
   if (!isTargetOf(spec, type)) {
     throw businessFailure(`${call.action} cannot act on target ${name}: it is a ${spec.type} target, not ${type}`, 'InvalidTarget');
   }
-  return { name, spec: resolveTarget(name, spec, call.env) };
+  return { name, spec: resolveTarget(name, spec, call.env, call.targetEnv) };
 }

@@ -2,21 +2,26 @@ import type { ActionName } from '../definitions/actions.ts';
 import { setCapacity } from './aws/autoscaling.ts';
 import { upsertRecord } from './aws/route53.ts';
 import { parseInput, type ActionCall } from './call.ts';
+import { asInterruptible } from './context.ts';
 import * as http from './http/checks.ts';
 import { switchUpstream } from './nginx/upstream.ts';
 import { dropDatabase, query } from './postgres/query.ts';
 import { promote, replicationLag } from './postgres/replication.ts';
 import { createBackup, latestBackup, pruneBackups, verifyChecksum } from './backup/actions.ts';
 import { restoreBackup } from './backup/restore.ts';
+import { declare } from './drill/declare.ts';
 import { health } from './drill/health.ts';
 import { verify } from './drill/verify.ts';
 import { dump, restore } from './postgres/dump-restore.ts';
 import * as prometheus from './prometheus/query.ts';
 import type { ActionActivity, ActionDeps, ActionRequest } from './types.ts';
 
-/** Parses the request's `with` against the catalog, then runs the action with typed input. */
+/** Parses the request's `with` against the catalog, then runs the action with typed input, heartbeating and interruptible. */
 function action<A extends ActionName>(name: A, deps: ActionDeps, run: (call: ActionCall<A>) => Promise<Record<string, unknown>>): ActionActivity {
-  return async (request: ActionRequest) => run(parseInput(name, request, deps.env));
+  return async (request: ActionRequest) => {
+    const call = parseInput(name, request, deps.env, deps.targetEnv);
+    return asInterruptible(() => run(call));
+  };
 }
 
 /** Marks a point in a run; its result echoes the note. */
@@ -43,9 +48,10 @@ export function createActionActivities(deps: ActionDeps) {
     'backup.latest': action('backup.latest', deps, latestBackup),
     'backup.verify-checksum': action('backup.verify-checksum', deps, verifyChecksum),
     'backup.restore': action('backup.restore', deps, (call) => restoreBackup(deps, call)),
+    'drill.declare': action('drill.declare', deps, declare),
     'drill.verify': action('drill.verify', deps, verify),
     'drill.health': action('drill.health', deps, health),
-    'nginx.switch-upstream': action('nginx.switch-upstream', deps, switchUpstream),
+    'nginx.switch-upstream': action('nginx.switch-upstream', deps, (call) => switchUpstream(call, deps)),
     'route53.upsert-record': action('route53.upsert-record', deps, (call) => upsertRecord(deps.env, call)),
     'autoscaling.set-capacity': action('autoscaling.set-capacity', deps, (call) => setCapacity(deps.env, call)),
   } satisfies Record<ActionName, ActionActivity>;

@@ -1,17 +1,20 @@
-import { DrillNotRecorded } from '../store/protection.ts';
-import type { RunStore } from '../store/runs.ts';
-import type { DrillRecord, RecordEventInput } from '../workflows/definitions.ts';
-import { createActionActivities } from './catalog.ts';
 import { businessFailure } from '../definitions/failures.ts';
-import type { DrillNotice } from '../store/protection.ts';
+import type { Role, RoleDirectory } from '../definitions/roles.ts';
+import { resolveTarget } from '../definitions/targets.ts';
+import { DrillNotRecorded, type DrillNotice } from '../store/protection.ts';
+import { AuditConflict, type RunStore } from '../store/runs.ts';
+import type { DrillRecord, PreflightInput, ProjectionBatch } from '../workflows/definitions.ts';
+import { createActionActivities } from './catalog.ts';
 import type { ActionDeps } from './types.ts';
 
 export interface ActivityDeps {
+  /** golive's record of runs: the projection of every run's audit trail. */
   store: RunStore;
+  /** Who holds which role, from the worker's own configuration. */
+  roles: RoleDirectory;
   actions: ActionDeps;
-  /** Where finished drills are recorded (golive's Postgres), with where each was announced. */
+  /** Where each drill's announcement is kept, so a retry does not announce it twice. */
   drills: {
-    recordDrill(record: DrillRecord): Promise<void>;
     notice(runId: string): Promise<DrillNotice | undefined>;
     noticed(runId: string, notice: DrillNotice): Promise<void>;
   };
@@ -23,13 +26,37 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createActionActivities(deps.actions),
-    /** Writes an audit event and the run's state; idempotent by (runId, seq). */
-    async recordEvent(input: RecordEventInput): Promise<void> {
-      await deps.store.record(input);
+    /** Writes a batch of a run's audit trail; idempotent, so Temporal retries it until Postgres answers. */
+    async projectRun(batch: ProjectionBatch): Promise<void> {
+      try {
+        await deps.store.project(batch);
+      } catch (error) {
+        if (error instanceof AuditConflict) throw businessFailure(error.message, 'AuditConflict', error);
+        throw error;
+      }
     },
-    /** Writes a finished drill; idempotent by run id. */
-    async recordDrill(record: DrillRecord): Promise<void> {
-      await deps.drills.recordDrill(record);
+    /** The roles `user` holds now, by the worker's configuration; never the caller's word. */
+    async lookupRoles(user: string): Promise<Role[]> {
+      return deps.roles.rolesOf(user);
+    },
+    /**
+     * Before a run's first step: every declared target resolves on this worker, and every
+     * approval gate has someone other than the requester who may decide it.
+     */
+    async preflight(input: PreflightInput): Promise<{ targets: string[]; approvers: Record<string, number> }> {
+      for (const [name, spec] of Object.entries(input.targets)) resolveTarget(name, spec, deps.actions.env, deps.actions.targetEnv);
+      const approvers: Record<string, number> = {};
+      for (const gate of input.gates) {
+        const eligible = (await deps.roles.holders(gate.approvers)).filter((user) => user !== input.requestedBy);
+        if (eligible.length === 0) {
+          throw businessFailure(
+            `gate ${gate.stepId} needs ${gate.approvers.join(' or ')} and nobody but ${input.requestedBy} holds it: grant the role to another person (GOLIVE_ROLES on the worker and server, or \`golive roles grant\`)`,
+            'NoApprover',
+          );
+        }
+        approvers[gate.stepId] = eligible.length;
+      }
+      return { targets: Object.keys(input.targets), approvers };
     },
     /**
      * Announces a recorded drill once: a retry after the announcement was kept posts nothing.

@@ -1,5 +1,6 @@
 import type { BackupCatalog } from '../store/protection.ts';
 import type { Target } from '../definitions/targets.ts';
+import type { TargetEnvPolicy } from '../definitions/target-env.ts';
 
 /** What the workflow engine hands an action activity for one step attempt. */
 export interface ActionRequest<W = Record<string, unknown>> {
@@ -22,6 +23,13 @@ export interface ActionDeps {
   env: Readonly<Record<string, string | undefined>>;
   /** Folder with pg_dump and pg_restore. */
   pgBin: string;
+  /**
+   * Which `${NAME}` a target may resolve: never golive's own variables, and only the worker's
+   * GOLIVE_TARGET_ENV_ALLOW when set (config.targetEnv). Unset: golive's own variables refused only.
+   */
+  targetEnv?: TargetEnvPolicy;
+  /** The nginx executable nginx actions run (config.tools.nginxBin, GOLIVE_NGINX_BIN); unset: `nginx` from PATH. */
+  nginxBin?: string;
   /** golive's own record of backups taken and pruned (Postgres); absent in tests of actions alone. */
   backups?: BackupCatalog;
 }

@@ -106,7 +106,7 @@ export async function benchDr(): Promise<void> {
     for (let attempt = 0; attempt < RUNS; attempt += 1) {
       const file = join(stack.scratch, `raw-${attempt}.dump`);
       figures.dump.push(await timed(() => run(join(stack.pgBin, 'pg_dump'), ['--format=custom', `--file=${file}`], { env: libpq(source) })));
-      const input: DrillRunInput = { runbook, requestedBy: 'bench', roles: {}, trigger: 'manual' };
+      const input: DrillRunInput = { runbook, requestedBy: 'bench', channel: 'cli', trigger: 'manual' };
       const start = (type: string, id: string) => stack.client.workflow.execute(type, { workflowId: `${id}-${attempt}-${Date.now()}`, taskQueue: stack.taskQueue, args: [input] });
       figures.backup.push(await timed(() => start(BACKUP_WORKFLOW, 'bench-backup')));
       figures.rawDrill.push(await timed(() => rawDrill(stack, file, `raw_copy_${attempt}`)));

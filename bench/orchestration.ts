@@ -4,7 +4,6 @@
  * the raw baseline of the same no-op activity called 20 times in a plain workflow.
  */
 import type { Client } from '@temporalio/client';
-import { parseRoles } from '../definitions/roles.ts';
 import { RunbookSchema } from '../definitions/schema.ts';
 import { RUNBOOK_WORKFLOW, type RunbookRunInput } from '../workflows/definitions.ts';
 import { withBenchStack } from './stack.ts';
@@ -45,7 +44,7 @@ export async function benchOrchestration(): Promise<void> {
     const goliveWall: number[] = [];
     const rawWall: number[] = [];
     for (let run = 0; run < WARMUP + RUNS; run += 1) {
-      const input: RunbookRunInput = { runbook, requestedBy: 'bench', roles: parseRoles('') };
+      const input: RunbookRunInput = { runbook, requestedBy: 'bench', channel: 'cli' };
       const [goliveId, rawId] = [`golive-${run}-${Date.now()}`, `raw-${run}-${Date.now()}`];
       let started = performance.now();
       await client.workflow.execute(RUNBOOK_WORKFLOW, { workflowId: goliveId, taskQueue, args: [input] });

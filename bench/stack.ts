@@ -10,6 +10,8 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import pg from 'pg';
 import { createActivities } from '../activities/index.ts';
+import { createRoleDirectory } from '../runtime/roles.ts';
+import { HEARTBEAT_THROTTLE } from '../runtime/worker.ts';
 import { createNotifier } from '../activities/notify/slack.ts';
 import { createLogger } from '../runtime/logger.ts';
 import { ensureDatabase, startPostgres } from '../stack/postgres.ts';
@@ -53,11 +55,13 @@ export async function withBenchStack(work: (stack: BenchStack) => Promise<void>)
       taskQueue,
       workflowsPath: fileURLToPath(new URL('./workflows.ts', import.meta.url)),
       activities: createActivities({
-        store: createPgRunStore(pool),
+        store: createPgRunStore(pool, protection),
+        roles: createRoleDirectory({}),
         actions: { env, pgBin, backups: protection },
         drills: protection,
         notifier: createNotifier({ slack: { apiUrl: 'https://slack.com/api/' }, logger: createLogger('silent', 'golive-bench') }),
       }),
+      ...HEARTBEAT_THROTTLE,
     });
     await worker.runUntil(work({ client, taskQueue, pgBin, clusterUrl: cluster.url, scratch, env }));
   } finally {

@@ -8,6 +8,7 @@ import type { createActivities } from '../activities/index.ts';
 export { runbookWorkflow } from '../workflows/runbook.ts';
 export { backupWorkflow } from '../workflows/backup.ts';
 export { drillWorkflow } from '../workflows/drill.ts';
+export { auditCatchUpWorkflow } from '../workflows/audit-catch-up.ts';
 
 const { noop } = proxyActivities<ReturnType<typeof createActivities>>({ startToCloseTimeout: '1m' });
 

@@ -137,14 +137,19 @@ async function tellTheStory(endpoints: Endpoints, ordersUrl: string): Promise<bo
 
 /**
  * Measured RPO next to the ground truth from the source's own heartbeat table: the backup holds
- * every beat written before it started and none written after it finished.
+ * every beat written before it started and none written after it finished. Both sides are on
+ * the source's clock (T_d as the drill read it there, when it could).
  */
 function explainRpo(drill: DrillRecord, beforeBackup: Date, afterBackup: Date): void {
-  const { rpoMs, rpoSource } = drill.measured;
+  const { rpoMs, rpoSource, rpoClock, declaredAtSource } = drill.measured;
   if (rpoMs === undefined) return;
-  const declared = Date.parse(drill.declaredAt);
-  const [least, most] = [declared - afterBackup.getTime(), declared - beforeBackup.getTime()];
-  console.log(`\nmeasured RPO ${formatMeasured(rpoMs)} from the newest ${rpoSource} in the restored copy; ground truth from the source's heartbeat table: between ${formatMeasured(least)} and ${formatMeasured(most)} (its newest beat when the backup finished and when it started)`);
+  const declared = Date.parse(declaredAtSource ?? drill.declaredAt);
+  const [least, most] = [formatMeasured(declared - afterBackup.getTime()), formatMeasured(declared - beforeBackup.getTime())];
+  const truth = least === most
+    ? `${least} (its newest beat was the same when the backup started and when it finished)`
+    : `between ${least} and ${most} (its newest beat when the backup finished and when it started)`;
+  const clock = rpoClock === undefined ? '' : ` on the ${rpoClock} clock`;
+  console.log(`\nmeasured RPO ${formatMeasured(rpoMs)}${clock} from the newest ${rpoSource} in the restored copy; ground truth from the source's heartbeat table: ${truth}`);
 }
 
 export function demoCommand(): Command {

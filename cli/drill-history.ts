@@ -5,6 +5,7 @@ import { createPgProtectionStore } from '../store/protection.ts';
 import type { DrillRecord } from '../workflows/definitions.ts';
 import { formatTable, print, withStack } from './context.ts';
 import { formatTime } from './format-run.ts';
+import { remoteApi } from './remote.ts';
 
 const measured = (ms: number | undefined) => (ms === undefined ? '' : formatMeasured(ms));
 
@@ -36,6 +37,8 @@ export function drillHistoryCommand(): Command {
     .addOption(new Option('--json', 'print JSON'))
     .action(async (options: { service?: string; limit: number; json?: boolean }) => {
       if (!Number.isInteger(options.limit) || options.limit < 1) throw new UserError('--limit takes a whole number of at least 1');
+      const api = remoteApi();
+      if (api) return print(await api.drills({ service: options.service, limit: options.limit }), options.json, formatDrills);
       await withStack(async ({ pool }) => {
         const drills = await createPgProtectionStore(pool).listDrills({ service: options.service, limit: options.limit });
         print(drills, options.json, formatDrills);

@@ -1,28 +1,47 @@
 import { formatBytes, type BackupEntry } from '../definitions/backup-manifest.ts';
-import { formatMeasured } from '../definitions/duration.ts';
-import { formatDuration } from '../definitions/duration.ts';
+import { formatDuration, formatMeasured, formatSkew } from '../definitions/duration.ts';
 import type { ScheduleView } from '../runtime/protection.ts';
 import type { DrillRecord, RunState } from '../workflows/definitions.ts';
 import { formatTable } from './context.ts';
 import { formatTime } from './format-run.ts';
-
 
 function objectiveRow(name: 'RPO' | 'RTO', measured: number | undefined, objective: string, objectiveMs: number, note = ''): string[] {
   if (measured === undefined) return [name, 'not measured', `objective ${objective}`, ''];
   return [name, `measured ${formatMeasured(measured)}${note}`, `objective ${objective}`, measured <= objectiveMs ? 'met' : 'MISSED'];
 }
 
-/** What `golive drill run` prints: the verdict, the numbers against the objectives, each step. */
+/** " (newest heartbeat 2026-03-10 11:59:59Z, source clock)": what RPO was measured from, and on which clock. */
+function rpoNote(measured: DrillRecord['measured']): string {
+  if (measured.rpoSource === undefined) return '';
+  const clock = measured.rpoClock === undefined ? '' : `, ${measured.rpoClock} clock`;
+  return ` (newest ${measured.rpoSource} ${formatTime(measured.newestCommit)}${clock})`;
+}
+
+/** " (+ 5m 0s paused)": time the run was paused before recovery, not counted in RTO. */
+function pausedNote(measured: DrillRecord['measured']): string {
+  return measured.pausedMs ? ` (+ ${formatMeasured(measured.pausedMs)} paused)` : '';
+}
+
+/** T_d on the worker's clock, and how far the source's clock was from it. */
+function declaredLine(record: DrillRecord): string {
+  const { skewMs, rpoClock } = record.measured;
+  const clocks = skewMs !== undefined ? ` on the worker clock (source clock ${formatSkew(skewMs)})` : rpoClock === 'worker' ? ' on the worker clock (source clock not read)' : '';
+  return `disaster declared (T_d) ${formatTime(record.declaredAt)}${clocks}${record.recoveredAt ? `, recovered ${formatTime(record.recoveredAt)}` : ''}`;
+}
+
+/** What `golive drill run` prints: the verdict, the numbers against the objectives and what qualifies them, each step. */
 export function formatDrill(record: DrillRecord): string {
   const { measured, objectives, backup } = record;
   const lines = [`drill ${record.runId}: ${record.status === 'passed' ? 'PASSED' : 'FAILED'}  (service ${record.service}, ${record.strategy}, ${record.trigger})`];
   if (record.reason) lines.push(`reason: ${record.reason}`);
   if (backup) lines.push(`backup ${backup.backupId}  snapshot ${formatTime(backup.snapshotAt)}  ${formatBytes(backup.bytes)}  ${backup.location}`);
-  lines.push(`disaster declared (T_d) ${formatTime(record.declaredAt)}${record.recoveredAt ? `, recovered ${formatTime(record.recoveredAt)}` : ''}`);
+  lines.push(declaredLine(record));
   lines.push('', formatTable([
-    objectiveRow('RPO', measured.rpoMs, objectives.rpo, objectives.rpoMs, measured.rpoSource ? ` (newest ${measured.rpoSource} ${formatTime(measured.newestCommit)})` : ''),
-    objectiveRow('RTO', measured.rtoMs, objectives.rto, objectives.rtoMs),
+    objectiveRow('RPO', measured.rpoMs, objectives.rpo, objectives.rpoMs, rpoNote(measured)),
+    objectiveRow('RTO', measured.rtoMs, objectives.rto, objectives.rtoMs, pausedNote(measured)),
   ]));
+  const notes = (measured.notes ?? []).filter((note) => !record.reason?.includes(note));
+  if (notes.length > 0) lines.push(...notes.map((note) => `note: ${note}`));
   lines.push('', formatTable([
     ['STEP', 'STATUS', 'TOOK', 'DETAIL'],
     ...record.steps.map((step) => [step.id, step.status, step.durationMs === undefined ? '' : formatDuration(step.durationMs), step.error ?? '']),

@@ -56,6 +56,6 @@ function eventDetail(event: AuditEvent): string {
 export function formatTimeline(events: AuditEvent[]): string {
   return formatTable([
     ['AT', 'WHO', 'WHAT', 'STEP', 'DETAIL'],
-    ...events.map((event) => [event.at.replace('T', ' ').replace('Z', ''), event.actor, event.action, event.stepId ?? '', eventDetail(event)]),
+    ...events.map((event) => [event.at.replace('T', ' ').replace('Z', ''), event.channel ? `${event.actor} (${event.channel})` : event.actor, event.action, event.stepId ?? '', eventDetail(event)]),
   ]);
 }

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { describeUrl, installHeartbeat, runHeartbeat } from '../runtime/heartbeat.ts';
 import { resolveTarget } from '../definitions/targets.ts';
+import type { TargetEnvPolicy } from '../definitions/target-env.ts';
 import { loadConfig } from '../config/env.ts';
 import { HEARTBEAT_TABLE } from '../definitions/heartbeat.ts';
 import { formatDuration, parseDuration } from '../definitions/duration.ts';
@@ -19,7 +20,7 @@ const TARGET_HELP = 'a postgres:// URL, or RUNBOOK_FILE[#TARGET] (default target
  * Resolves `golive heartbeat`'s TARGET argument: a postgres:// URL as given, or a postgres
  * target of a runbook file with its `${VAR}` references filled in from `env`.
  */
-export async function resolveHeartbeatTarget(argument: string, env: NodeJS.ProcessEnv): Promise<HeartbeatTarget> {
+export async function resolveHeartbeatTarget(argument: string, env: NodeJS.ProcessEnv, policy?: TargetEnvPolicy): Promise<HeartbeatTarget> {
   if (/^postgres(ql)?:\/\//.test(argument)) return { url: argument, label: describeUrl(argument) };
   const hash = argument.lastIndexOf('#');
   const file = hash === -1 ? argument : argument.slice(0, hash);
@@ -37,7 +38,7 @@ export async function resolveHeartbeatTarget(argument: string, env: NodeJS.Proce
   if (spec.type !== 'postgres') throw new Error(`cannot write heartbeats to target ${name} in ${file}: it is a ${spec.type} target, not postgres`);
   let url: string;
   try {
-    url = resolveTarget(name, spec, env).url;
+    url = resolveTarget(name, spec, env, policy).url;
   } catch (error) {
     throw new Error(`cannot resolve heartbeat target ${name} in ${file}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
@@ -55,7 +56,7 @@ function installCommand(): Command {
     .description(`create the ${HEARTBEAT_TABLE} table on a database (safe to run again)`)
     .argument('<target>', TARGET_HELP)
     .action(async (argument: string) => {
-      const target = await resolveHeartbeatTarget(argument, process.env);
+      const target = await resolveHeartbeatTarget(argument, process.env, loadConfig().targetEnv);
       const { created } = await installHeartbeat(target.url);
       console.log(created ? `created ${HEARTBEAT_TABLE} on ${target.label}` : `${HEARTBEAT_TABLE} already exists on ${target.label}`);
     });
@@ -78,8 +79,9 @@ function runCommand(): Command {
     .argument('<target>', TARGET_HELP)
     .addOption(new Option('--interval <duration>', 'time between beats').default(1_000, '1s').argParser(intervalOption))
     .action(async (argument: string, options: { interval: number }) => {
-      const target = await resolveHeartbeatTarget(argument, process.env);
-      const logger = createLogger(loadConfig().logLevel, 'golive-heartbeat');
+      const config = loadConfig();
+      const target = await resolveHeartbeatTarget(argument, process.env, config.targetEnv);
+      const logger = createLogger(config.logLevel, 'golive-heartbeat');
       const controller = new AbortController();
       const release = stopOnSignals(controller);
       console.log(`heartbeat running: one row every ${formatDuration(options.interval)} into ${HEARTBEAT_TABLE} on ${target.label}; Ctrl-C stops`);

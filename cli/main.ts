@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { adviseCommand } from './advise.ts';
 import { drillHistoryCommand } from './drill-history.ts';
 import { heartbeatCommand } from './heartbeat.ts';
+import { rolesCommand, tokenCommand } from './identity.ts';
 import { postureCommand } from './posture.ts';
 import { processCommands } from './processes.ts';
 import { backupCommand, drillCommand } from './protection.ts';
@@ -14,7 +15,7 @@ const program = new Command('golive')
   .showHelpAfterError()
   .exitOverride();
 
-for (const command of [validateCommand(), ...runCommands(), backupCommand(), drillCommand([drillHistoryCommand()]), postureCommand(), adviseCommand(), heartbeatCommand(), ...processCommands(), demoCommand()]) program.addCommand(command);
+for (const command of [validateCommand(), ...runCommands(), backupCommand(), drillCommand([drillHistoryCommand()]), postureCommand(), adviseCommand(), heartbeatCommand(), tokenCommand(), rolesCommand(), ...processCommands(), demoCommand()]) program.addCommand(command);
 
 try {
   await program.parseAsync(process.argv);

@@ -3,7 +3,9 @@ import { formatAge, formatMeasured } from '../definitions/duration.ts';
 import type { ServicePosture } from '../definitions/posture.ts';
 import { readPosture, type PostureReport } from '../runtime/posture.ts';
 import { createPgProtectionStore } from '../store/protection.ts';
+import { UserError } from '../runtime/runs.ts';
 import { formatTable, print, withStack } from './context.ts';
+import { remoteApi } from './remote.ts';
 
 const measured = (label: string, ms: number | undefined) => (ms === undefined ? '' : `${label} ${formatMeasured(ms)}`);
 
@@ -45,10 +47,12 @@ export function postureCommand(): Command {
     .option('--check', 'exit 1 when any service is at risk or stale (for cron jobs and CI gates)')
     .addOption(new Option('--json', 'print JSON'))
     .action(async (options: { dir?: string; json?: boolean; check?: boolean }) => {
-      await withStack(async ({ config, pool }) => {
-        const report = await readPosture(createPgProtectionStore(pool), options.dir ?? config.runbooksDir);
-        print(report, options.json, formatPosture);
-        if (options.check && report.services.some((service) => service.status !== 'ok')) process.exitCode = 1;
-      });
+      const api = remoteApi();
+      if (api && options.dir) throw new UserError("--dir does not apply with GOLIVE_URL: the server judges posture by its own runbooks folder; unset GOLIVE_URL to read a local folder");
+      const report = api
+        ? await api.posture()
+        : await withStack(({ config, pool }) => readPosture(createPgProtectionStore(pool), options.dir ?? config.runbooksDir));
+      print(report, options.json, formatPosture);
+      if (options.check && report.services.some((service) => service.status !== 'ok')) process.exitCode = 1;
     });
 }

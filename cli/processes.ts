@@ -41,7 +41,7 @@ function devCommand(): Command {
         console.log([
           'golive dev is up (Ctrl-C stops all of it):',
           ...stack.notes.map((note) => `  ${note}`),
-          `  golive HTTP  ${httpUrl}  (/healthz /readyz /metrics /api/runs)`,
+          `  golive HTTP  ${httpUrl}  (/healthz /readyz /metrics /api/openapi.json; /api needs a token: golive token create --user NAME)`,
           `  worker       task queue ${config.temporal.taskQueue}`,
           'Other golive commands in this folder use this stack (try `golive runs`).',
         ].join('\n'));

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { Command, Option } from 'commander';
 import type pg from 'pg';
+import { loadConfig } from '../config/env.ts';
 import { resolveTarget } from '../definitions/targets.ts';
 import { listManifests } from '../backups/manifests.ts';
 import { withBackupStore, type StoreTarget } from '../backups/store.ts';
@@ -136,7 +137,7 @@ function backupStoreOf(runbook: Runbook, file: string): StoreTarget {
   const spec = runbook.spec.targets[name];
   if (spec?.type !== 'filesystem' && spec?.type !== 's3') throw new UserError(`${file}: spec.backup.store names ${name}, which is not a filesystem or s3 target`);
   try {
-    return { name, spec: resolveTarget(name, spec, process.env) };
+    return { name, spec: resolveTarget(name, spec, process.env, loadConfig().targetEnv) };
   } catch (error) {
     throw new UserError(`cannot open backup store ${name} of ${file}: ${error instanceof Error ? error.message : String(error)}`);
   }

@@ -4,6 +4,7 @@ import { UserError, getRunState, sendControl, startRunbookRun, unknownRun, waitF
 import { CONTROLS, type ControlName, type RunState } from '../workflows/definitions.ts';
 import { actingUser, print, printJson, withStack } from './context.ts';
 import { formatRunList, formatRunState, formatTimeline } from './format-run.ts';
+import { refuseAs, remoteApi, runRemotely } from './remote.ts';
 
 const json = () => new Option('--json', 'print JSON');
 const as = () => new Option('--as <user>', 'who is acting (default: GOLIVE_USER, else your login name)');
@@ -15,15 +16,18 @@ function exitFor(state: RunState): void {
 function runCommand(): Command {
   return new Command('run')
     .description('start a run of a runbook and follow it until it finishes (or --detach)')
-    .argument('<runbook>', 'runbook file (YAML)')
+    .argument('<runbook>', "runbook file (YAML); with GOLIVE_URL, a file or the name of a runbook in the server's folder")
     .addOption(as())
+    .option('--comment <text>', 'why; kept in the audit trail')
     .option('--detach', 'print the run id and return at once')
     .addOption(json())
-    .action(async (file: string, options: { as?: string; detach?: boolean; json?: boolean }) => {
+    .action(async (file: string, options: { as?: string; comment?: string; detach?: boolean; json?: boolean }) => {
+      const api = remoteApi();
+      if (api) return runRemotely(api, file, options);
       const runbook = await loadRunbook(file);
       await withStack(async ({ config, client, store }) => {
         const requestedBy = actingUser(options.as, config);
-        const runId = await startRunbookRun(client, { runbook, requestedBy, roles: config.roles, taskQueue: config.temporal.taskQueue, source: file });
+        const runId = await startRunbookRun(client, { runbook, requestedBy, channel: 'cli', taskQueue: config.temporal.taskQueue, source: file, comment: options.comment });
         if (options.detach) {
           if (options.json) printJson({ runId });
           else console.log(`started run ${runId} as ${requestedBy}; follow it with \`golive status ${runId}\``);
@@ -46,6 +50,8 @@ function runsCommand(): Command {
     .addOption(json())
     .action(async (options: { service?: string; status?: string; limit: number; json?: boolean }) => {
       if (!Number.isInteger(options.limit) || options.limit < 1) throw new UserError('--limit takes a whole number of at least 1');
+      const api = remoteApi();
+      if (api) return print(await api.listRuns(options), options.json, formatRunList);
       await withStack(async ({ store }) => {
         print(await store.listRuns(options), options.json, formatRunList);
       });
@@ -58,6 +64,8 @@ function statusCommand(): Command {
     .argument('<run>', 'run id')
     .addOption(json())
     .action(async (runId: string, options: { json?: boolean }) => {
+      const api = remoteApi();
+      if (api) return print(await api.runState(runId), options.json, formatRunState);
       await withStack(async ({ client, store }) => {
         print(await getRunState(client, store, runId), options.json, formatRunState);
       });
@@ -70,6 +78,8 @@ function timelineCommand(): Command {
     .argument('<run>', 'run id')
     .addOption(json())
     .action(async (runId: string, options: { json?: boolean }) => {
+      const api = remoteApi();
+      if (api) return print(await api.timeline(runId), options.json, formatTimeline);
       await withStack(async ({ store }) => {
         const events = await store.events(runId);
         if (events.length === 0) throw unknownRun(runId);
@@ -96,9 +106,14 @@ function controlCommand(control: ControlName): Command {
     .option('--step <id>', 'the step this is meant for (default: the current one)')
     .addOption(json())
     .action(async (runId: string, options: { as?: string; comment?: string; step?: string; json?: boolean }) => {
+      const api = remoteApi();
+      if (api) {
+        refuseAs(options.as);
+        return print(await api.control(runId, control, { comment: options.comment, step: options.step }), options.json, (answer) => answer.message);
+      }
       await withStack(async (stack) => {
         const actor = actingUser(options.as, stack.config);
-        const message = await sendControl(stack, runId, control, { actor, comment: options.comment, stepId: options.step });
+        const message = await sendControl({ ...stack, taskQueue: stack.config.temporal.taskQueue }, runId, control, { actor, channel: 'cli', comment: options.comment, stepId: options.step });
         print({ runId, control, actor, message }, options.json, (answer) => answer.message);
       });
     });

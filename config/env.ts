@@ -1,8 +1,23 @@
 import { z } from 'zod';
 import { parseRoles, type RoleMap } from '../definitions/roles.ts';
+import { deniedPattern, NAME_PATTERN, targetEnvPolicy, type TargetEnvPolicy } from '../definitions/target-env.ts';
 
 const port = z.string().trim().regex(/^\d{1,5}$/, 'must be a port number 0-65535').transform(Number).refine((value) => value <= 65535, 'must be a port number 0-65535');
 const optionalUrl = z.string().trim().min(1).optional();
+const httpUrl = (example: string) => z.string().trim().regex(/^https?:\/\/[^\s/]+/, `must be a URL like ${example}`).optional();
+
+/** GOLIVE_TARGET_ENV_ALLOW: NAME or PREFIX_* entries, comma-separated; none of them golive's own. */
+const targetEnvAllow = z.string().optional().transform((value, ctx) => {
+  if (value === undefined) return undefined;
+  const entries = value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  if (entries.length === 0) ctx.addIssue({ code: 'custom', message: 'lists no names: leave it unset to allow any name but golive\'s own' });
+  for (const entry of entries) {
+    const own = deniedPattern(entry);
+    if (!NAME_PATTERN.test(entry)) ctx.addIssue({ code: 'custom', message: `"${entry}" is not a variable name or PREFIX_* (like ORDERS_DB_URL,UNLEASH_*)` });
+    else if (own) ctx.addIssue({ code: 'custom', message: `${entry} names golive's own ${own.holds} (${own.pattern}), which targets may never use` });
+  }
+  return entries;
+});
 
 /** Every environment variable golive reads, parsed once at start-up. `.env.example` documents each. */
 const EnvSchema = z.object({
@@ -27,10 +42,24 @@ const EnvSchema = z.object({
   GOLIVE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TEMPORAL_CLI: z.string().trim().min(1).optional(),
   GOLIVE_PG_BIN: z.string().trim().min(1).optional(),
+  GOLIVE_NGINX_BIN: z.string().trim().min(1).default('nginx'),
+  GOLIVE_TARGET_ENV_ALLOW: targetEnvAllow,
   GOLIVE_RUNBOOKS_DIR: z.string().trim().min(1).default('runbooks'),
   SLACK_BOT_TOKEN: z.string().trim().regex(/^xox[a-z]-/, 'must be a Slack bot token (xoxb-...)').optional(),
   GOLIVE_SLACK_CHANNEL: z.string().trim().min(1).optional(),
   SLACK_API_URL: z.string().trim().url('must be a URL like https://slack.com/api/').default('https://slack.com/api/'),
+  GOLIVE_OIDC_ISSUER: httpUrl('https://login.example.com/realms/ops'),
+  GOLIVE_OIDC_AUDIENCE: z.string().trim().min(1).optional(),
+  GOLIVE_OIDC_USER_CLAIM: z.string().trim().min(1).default('sub'),
+  GOLIVE_OIDC_JWKS_URL: httpUrl('https://login.example.com/keys'),
+  GOLIVE_URL: httpUrl('https://golive.internal:8080'),
+  GOLIVE_TOKEN: z.string().trim().regex(/^glv_/, 'must be a golive API token (glv_...) from `golive token create`').optional(),
+}).superRefine((value, ctx) => {
+  const pairs = [['GOLIVE_OIDC_ISSUER', 'GOLIVE_OIDC_AUDIENCE'], ['GOLIVE_URL', 'GOLIVE_TOKEN']] as const;
+  for (const [first, second] of pairs) {
+    if (value[first] !== undefined && value[second] === undefined) ctx.addIssue({ code: 'custom', path: [second], message: `must be set when ${first} is` });
+    if (value[second] !== undefined && value[first] === undefined) ctx.addIssue({ code: 'custom', path: [first], message: `must be set when ${second} is` });
+  }
 });
 
 export interface Config {
@@ -41,11 +70,18 @@ export interface Config {
   user?: string;
   home: string;
   logLevel: z.infer<typeof EnvSchema>['GOLIVE_LOG_LEVEL'];
-  tools: { temporalCli?: string; pgBin?: string };
+  /** nginxBin: the nginx nginx actions run (GOLIVE_NGINX_BIN); a runbook never names an executable. */
+  tools: { temporalCli?: string; pgBin?: string; nginxBin: string };
+  /** Which `${NAME}` targets may resolve on this worker: never golive's own; only GOLIVE_TARGET_ENV_ALLOW when set. */
+  targetEnv: TargetEnvPolicy;
   /** Where posture finds the runbooks of every protected service. */
   runbooksDir: string;
   /** Drill results go to this channel when both are set; otherwise to the log only. */
   slack: { token?: string; channel?: string; apiUrl: string };
+  /** When set, the API also accepts bearer JWTs from this OpenID Connect provider; the user is `userClaim`. */
+  oidc?: { issuer: string; audience: string; userClaim: string; jwksUrl?: string };
+  /** When set, the CLI's run, drill history and posture commands go through this golive server's API. */
+  remote?: { url: string; token: string };
 }
 
 export class ConfigError extends Error {
@@ -74,9 +110,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     user: value.GOLIVE_USER,
     home: value.GOLIVE_HOME,
     logLevel: value.GOLIVE_LOG_LEVEL,
-    tools: { temporalCli: value.TEMPORAL_CLI, pgBin: value.GOLIVE_PG_BIN },
+    tools: { temporalCli: value.TEMPORAL_CLI, pgBin: value.GOLIVE_PG_BIN, nginxBin: value.GOLIVE_NGINX_BIN },
+    targetEnv: targetEnvPolicy(value.GOLIVE_TARGET_ENV_ALLOW),
     runbooksDir: value.GOLIVE_RUNBOOKS_DIR,
     slack: { token: value.SLACK_BOT_TOKEN, channel: value.GOLIVE_SLACK_CHANNEL, apiUrl: value.SLACK_API_URL },
+    oidc: value.GOLIVE_OIDC_ISSUER && value.GOLIVE_OIDC_AUDIENCE
+      ? { issuer: value.GOLIVE_OIDC_ISSUER, audience: value.GOLIVE_OIDC_AUDIENCE, userClaim: value.GOLIVE_OIDC_USER_CLAIM, jwksUrl: value.GOLIVE_OIDC_JWKS_URL }
+      : undefined,
+    remote: value.GOLIVE_URL && value.GOLIVE_TOKEN ? { url: value.GOLIVE_URL.replace(/\/+$/, ''), token: value.GOLIVE_TOKEN } : undefined,
   };
 }
 

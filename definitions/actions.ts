@@ -14,6 +14,8 @@ export interface ActionSpec {
   with: z.ZodType;
   /** `with` fields whose value is the name of another target, and the types it may be. */
   targetRefs?: Readonly<Record<string, readonly TargetType[]>>;
+  /** The `with` field holding SQL, where placeholders are refused, and the field its values go in instead. */
+  sql?: { field: string; params?: string };
 }
 
 const literal = z.union([z.string(), z.number(), z.boolean(), z.null()]);
@@ -71,6 +73,7 @@ export const ACTIONS = {
       /** Another database on the same server (a drill's scratch copy); default the target's own. */
       database: scratchDatabase.optional(),
     }),
+    sql: { field: 'sql', params: 'params' },
   },
   'postgres.replication-lag': {
     summary: 'measures how far a standby trails its primary (WAL bytes and seconds)',
@@ -140,6 +143,11 @@ export const ACTIONS = {
     with: z.strictObject({ store: identifier, service: identifier, backupId: nonEmpty, database: scratchDatabase }),
     targetRefs: { store: BACKUP_STORES },
   },
+  'drill.declare': {
+    summary: "declares a drill's disaster (T_d): the worker's time and the source database's clock; an unreachable source falls back to the worker's",
+    targets: ['postgres'],
+    with: z.strictObject({}),
+  },
   'drill.verify': {
     summary: 'checks a restored database against its backup manifest: tables, row counts, sample checksums',
     targets: ['postgres'],
@@ -154,6 +162,7 @@ export const ACTIONS = {
       sql: nonEmpty.default('SELECT 1'),
       within: durationText.default('5m'),
     }),
+    sql: { field: 'sql' },
   },
   'nginx.switch-upstream': {
     summary: 'points an nginx upstream at new servers and reloads nginx',

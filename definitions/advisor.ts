@@ -13,22 +13,25 @@ export interface StrategyBand {
 }
 
 /**
- * The four strategies, cheapest first (STRATEGIES is in cost order). The floors:
- * - backup-restore 1h / 4h: full dumps are rarely taken more than hourly, and recovering means
- *   provisioning a server, restoring the newest dump and starting the service there: hours
- *   even for a small database, days for a large one.
+ * The four strategies, cheapest first (STRATEGIES is in cost order), with the floors chosen so
+ * the DR chapter's table comes out as written: RPO 24h / RTO 2d gives backup-restore, 1h / 4h
+ * pilot-light, 5m / 30m warm-standby, 0 / 0 active-active. An objective equal to a floor is met.
+ * - backup-restore 1h / 1d: dumps are rarely taken more than hourly (RPO hours to days), and
+ *   recovering means provisioning a server, restoring the newest dump and starting the service
+ *   there: the chapter counts that in days, so anything tighter than a day asks for more.
  * - pilot-light 1m / 1h: the data streams to an always-on replica (lag of seconds to a minute),
- *   but the application fleet starts from zero, warms up and takes traffic only after DNS moves.
+ *   but the application fleet starts from zero, warms up and takes traffic only after DNS moves:
+ *   hours, never minutes, so RTO 30m rules it out.
  * - warm-standby 10s / 10m: a streaming replica and a scaled-down fleet already run; recovery is
- *   a promote, a scale-up of running instances and a traffic switch.
- * - active-active 0s / 0s: every site serves all the time; losing one is a drain, with data loss
- *   and downtime near zero.
+ *   a promote, a scale-up of running instances and a traffic switch: minutes.
+ * - active-active 0 / 0: every site serves all the time; losing one is a drain, with no data
+ *   lost and no downtime. It is the answer for objectives no other strategy meets.
  */
 export const STRATEGY_BANDS: Record<Strategy, StrategyBand> = {
   'backup-restore': {
     strategy: 'backup-restore',
-    floor: { rpo: '1h', rto: '4h' },
-    typical: 'RPO hours to a day, RTO hours to days',
+    floor: { rpo: '1h', rto: '1d' },
+    typical: 'RPO hours to days, RTO days',
     template: 'runbooks/orders-backup-restore.yaml',
   },
   'pilot-light': {
@@ -46,7 +49,7 @@ export const STRATEGY_BANDS: Record<Strategy, StrategyBand> = {
   'active-active': {
     strategy: 'active-active',
     floor: { rpo: '0s', rto: '0s' },
-    typical: 'RPO and RTO near zero',
+    typical: 'RPO 0, RTO 0',
     template: 'runbooks/orders-active-active.yaml',
   },
 };
@@ -76,20 +79,29 @@ export interface Advice {
   rejected: { strategy: Strategy; why: string }[];
 }
 
+/** An objective as a person reads it: `0` for none at all, else like `5m` or `1d`. */
+function objectiveText(ms: number): string {
+  return ms === 0 ? '0' : formatDuration(ms);
+}
+
+function floorText(strategy: Strategy, objective: 'rpo' | 'rto'): string {
+  return objectiveText(durationMs(STRATEGY_BANDS[strategy].floor[objective]));
+}
+
 function shortfall(strategy: Strategy, objectives: Objectives): string | undefined {
   const missed = missedObjective(strategy, objectives);
   if (missed === undefined) return undefined;
   const name = missed.toUpperCase();
-  const asked = formatDuration(missed === 'rpo' ? objectives.rpoMs : objectives.rtoMs);
-  return `cannot meet ${name} ${asked}: its tightest ${name} is ${STRATEGY_BANDS[strategy].floor[missed]} (${STRATEGY_BANDS[strategy].typical})`;
+  const asked = objectiveText(missed === 'rpo' ? objectives.rpoMs : objectives.rtoMs);
+  return `cannot meet ${name} ${asked}: its tightest ${name} is ${floorText(strategy, missed)} (${STRATEGY_BANDS[strategy].typical})`;
 }
 
 /** The cheapest strategy meeting both objectives, and why each other strategy was not chosen. */
 export function advise(objectives: Objectives): Advice {
   const chosen = cheapestFitting(objectives);
   const band = STRATEGY_BANDS[chosen];
-  const asked = `RPO ${formatDuration(objectives.rpoMs)} and RTO ${formatDuration(objectives.rtoMs)}`;
-  const why = `${chosen} is the cheapest strategy that meets ${asked}: it reaches RPO ${band.floor.rpo} and RTO ${band.floor.rto} at best (${band.typical})`;
+  const asked = `RPO ${objectiveText(objectives.rpoMs)} and RTO ${objectiveText(objectives.rtoMs)}`;
+  const why = `${chosen} is the cheapest strategy that meets ${asked}: it reaches RPO ${floorText(chosen, 'rpo')} and RTO ${floorText(chosen, 'rto')} at best (${band.typical})`;
   const rejected = STRATEGIES.filter((strategy) => strategy !== chosen).map((strategy) => ({
     strategy,
     why: shortfall(strategy, objectives) ?? `meets ${asked} but costs more than ${chosen}`,

@@ -14,6 +14,14 @@ export function parseDuration(text: string): number | undefined {
   return total;
 }
 
+/**
+ * An RPO or RTO as a person types it on the command line: a duration, or a bare `0` (no data
+ * loss, no downtime), which has no unit to give.
+ */
+export function parseObjective(text: string): number | undefined {
+  return text === '0' ? 0 : parseDuration(text);
+}
+
 /** Like parseDuration, for text already validated by the schema. */
 export function durationMs(text: string): number {
   const ms = parseDuration(text);
@@ -49,4 +57,10 @@ export function formatAge(ms: number): string {
 /** A measured RPO or RTO: `3.2s` below a minute (drills are often that fast), else like formatAge. */
 export function formatMeasured(ms: number): string {
   return ms < 60_000 ? `${(ms / 1_000).toFixed(1)}s` : formatAge(ms);
+}
+
+/** `+12ms`, `-1.2s`, `+3m 5s`: a signed clock difference (one clock minus another). */
+export function formatSkew(ms: number): string {
+  const size = Math.abs(ms);
+  return `${ms < 0 ? '-' : '+'}${size < 1_000 ? `${Math.round(size)}ms` : formatMeasured(size)}`;
 }

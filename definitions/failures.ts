@@ -25,7 +25,9 @@ export type FailureType =
   | 'StoreFailed'
   | 'ChecksumMismatch'
   | 'VerificationFailed'
-  | 'BackupExists';
+  | 'BackupExists'
+  | 'AuditConflict'
+  | 'NoApprover';
 
 /** A failure that retrying cannot fix: the step fails at once with this message. */
 export function businessFailure(message: string, type: FailureType, cause?: unknown): ApplicationFailure {

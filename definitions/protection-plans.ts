@@ -9,7 +9,7 @@ import type { BackupPolicy, DrillPolicy } from './protection.ts';
  * workflow, so a scheduled run gets names from its own run id.
  */
 
-/** The step whose start is T_d, the moment the drill declares the disaster. */
+/** The step that declares the disaster: T_d, read on the worker's and the source database's clocks. */
 export const DECLARE_STEP = 'declare-disaster';
 export const RESTORE_STEP = 'restore-backup';
 export const VERIFY_STEP = 'verify-restored-data';
@@ -79,10 +79,12 @@ export function backupPlan(runbook: Runbook, runId: string): Runbook {
 }
 
 /**
- * A restore-verification drill: declare the disaster, take the newest backup (or a fresh one),
- * check its checksum, restore it into a scratch database, verify it against its manifest, run
- * the smoke queries, poll the health check (RTO stops), drop the scratch database. On failure or
- * abort the rollback drops the scratch database too.
+ * A restore-verification drill: declare the disaster (T_d, with the source database's clock),
+ * take the newest backup (or a fresh one, then declare), restore it into a scratch database,
+ * poll the health check on the copy (RTO stops: the copy is usable), then check the backup's
+ * checksum, verify the copy against the manifest and run the smoke queries; those gate pass or
+ * fail but are golive's own checking, not part of RTO. Last, drop the scratch database. On
+ * failure or abort the rollback drops the scratch database too (docs/rpo-rto.md).
  */
 export function drillPlan(runbook: Runbook, runId: string, options: { freshBackup?: boolean } = {}): Runbook {
   const { backup, drill } = protection(runbook);
@@ -93,27 +95,23 @@ export function drillPlan(runbook: Runbook, runId: string, options: { freshBacku
   const backupId = `{{steps.${source}.backupId}}`;
   const onServer = { target: drill.server };
   const fromStore = { store: backup.store, service, backupId, database };
-  const declare = action({ id: DECLARE_STEP, action: 'noop', with: { note: 'T_d: RPO and RTO are measured from the start of this step' } });
+  const declare = action({ id: DECLARE_STEP, description: `T_d: the worker's time and the clock of ${backup.source}`, action: 'drill.declare', target: backup.source, with: {} });
   const obtain: Step[] = options.freshBackup
     ? [takeBackup(runbook, backup, runId), declare]
     : [declare, action({ id: BACKUP_STEPS.existing, action: 'backup.latest', target: backup.store, with: { service } })];
   // Only the database this drill's restore created: a same-named one someone else made stays.
   const dropScratch = (id: string) => action({ ...onServer, id, action: 'postgres.drop-database', with: { database, restoredBy: `${runId}:${RESTORE_STEP}` } });
-  const steps: Step[] = [
-    ...obtain,
-    action({ id: 'verify-checksum', action: 'backup.verify-checksum', target: backup.store, with: { service, backupId }, timeout: '2h' }),
-    action({ ...onServer, id: RESTORE_STEP, action: 'backup.restore', with: fromStore, timeout: '6h', targetRefs: [backup.store] }),
-    action({ ...onServer, id: VERIFY_STEP, action: 'drill.verify', with: fromStore, timeout: '2h', targetRefs: [backup.store] }),
-    ...drill.smoke.map((query) => action({
-      ...onServer,
-      id: `smoke-${query.id}`,
-      action: 'postgres.query',
-      with: { sql: query.sql, database },
-      assert: query.assert === undefined ? [] : [query.assert].flat(),
-      retries: 0,
-    })),
-    action({ ...onServer, id: HEALTH_STEP, action: 'drill.health', with: { database, sql: drill.health.sql, within: drill.health.within }, timeout: formatDuration(durationMs(drill.health.within) + 60_000), retries: 0 }),
-    dropScratch('drop-scratch-database'),
-  ];
-  return withSteps(runbook, steps, [dropScratch('drop-scratch-database-after-failure')]);
+  const checksum = action({ id: 'verify-checksum', action: 'backup.verify-checksum', target: backup.store, with: { service, backupId }, timeout: '2h' });
+  const restore = action({ ...onServer, id: RESTORE_STEP, action: 'backup.restore', with: fromStore, timeout: '6h', targetRefs: [backup.store] });
+  const verify = action({ ...onServer, id: VERIFY_STEP, action: 'drill.verify', with: fromStore, timeout: '2h', targetRefs: [backup.store] });
+  const smoke = drill.smoke.map((query) => action({
+    ...onServer,
+    id: `smoke-${query.id}`,
+    action: 'postgres.query',
+    with: { sql: query.sql, database },
+    assert: query.assert === undefined ? [] : [query.assert].flat(),
+    retries: 0,
+  }));
+  const health = action({ ...onServer, id: HEALTH_STEP, action: 'drill.health', with: { database, sql: drill.health.sql, within: drill.health.within }, timeout: formatDuration(durationMs(drill.health.within) + 60_000), retries: 0 });
+  return withSteps(runbook, [...obtain, restore, health, checksum, verify, ...smoke, dropScratch('drop-scratch-database')], [dropScratch('drop-scratch-database-after-failure')]);
 }

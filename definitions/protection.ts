@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { durationText, identifier, nonEmpty } from './fields.ts';
 import { assertions } from './steps.ts';
 import type { Target, TargetType } from './targets.ts';
+import { sqlPlaceholderProblem } from './templates.ts';
 
 /**
  * How a runbook's service is protected: where its backups go and how they are kept
@@ -21,15 +22,21 @@ export const BackupPolicy = z.strictObject({
 });
 export type BackupPolicy = z.output<typeof BackupPolicy>;
 
+/** A drill's SQL runs as written: no placeholders (see sqlPlaceholderProblem). */
+const drillSql = nonEmpty.superRefine((sql, ctx) => {
+  const problem = sqlPlaceholderProblem(sql);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
 export const DrillPolicy = z.strictObject({
   /** The postgres server (its maintenance database) where each drill creates its scratch database. */
   server: identifier,
   /** Queries run on the restored copy; each must return rows that pass its assertions. */
   smoke: z
-    .array(z.strictObject({ id: identifier, sql: nonEmpty, assert: assertions.optional() }))
+    .array(z.strictObject({ id: identifier, sql: drillSql, assert: assertions.optional() }))
     .default([]),
   /** The health check whose first pass stops the RTO clock. */
-  health: z.strictObject({ sql: nonEmpty.default('SELECT 1'), within: durationText.default('5m') }).default({ sql: 'SELECT 1', within: '5m' }),
+  health: z.strictObject({ sql: drillSql.default('SELECT 1'), within: durationText.default('5m') }).default({ sql: 'SELECT 1', within: '5m' }),
   /** A service is stale when no drill passed within this window. */
   window: durationText.default('30d'),
 });

@@ -30,3 +30,13 @@ export function parseRoles(text: string): RoleMap {
 export function rolesOf(roles: RoleMap, user: string): Role[] {
   return roles[user] ?? [];
 }
+
+/**
+ * Who holds which role, as golive's server-side configuration says now: the worker's and
+ * server's GOLIVE_ROLES and the grants in golive's Postgres. Never the caller's word.
+ */
+export interface RoleDirectory {
+  rolesOf(user: string): Promise<Role[]>;
+  /** Every user holding at least one of `roles`. */
+  holders(roles: readonly Role[]): Promise<string[]>;
+}

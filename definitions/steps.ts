@@ -4,7 +4,7 @@ import { parseAssertion } from './assertions.ts';
 import { durationText, identifier } from './fields.ts';
 import { ROLES } from './roles.ts';
 import type { Target } from './targets.ts';
-import { placeholderProblem, placeholders } from './templates.ts';
+import { placeholderProblem, placeholders, sqlPlaceholderProblem } from './templates.ts';
 
 /** Runbook steps (action, approval gate, pause) and the rules that tie them to targets and to each other. */
 
@@ -87,6 +87,9 @@ export const StepInput = z
     for (const issue of parsed.error?.issues ?? []) {
       if (!holdsPlaceholder(step.with, issue.path)) ctx.addIssue({ ...issue, path: ['with', ...issue.path] });
     }
+    const { sql }: ActionSpec = ACTIONS[name];
+    const sqlProblem = sql && sqlPlaceholderProblem(step.with?.[sql.field], sql.params);
+    if (sql && sqlProblem) ctx.addIssue({ code: 'custom', path: ['with', sql.field], message: sqlProblem });
   })
   .transform((step) => {
     const common = { id: step.id, description: step.description, compensates: step.compensates };

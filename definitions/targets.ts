@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { businessFailure } from './failures.ts';
+import { DENY_OWN_VARIABLES, ownVariable, ownVariableMessage, refusal, type TargetEnvPolicy } from './target-env.ts';
 
 /**
  * Targets are the real systems a runbook acts on. Values may name environment variables as
@@ -8,7 +9,17 @@ import { businessFailure } from './failures.ts';
 export const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 const WHOLE_ENV_REFERENCE = /^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/;
 
-const text = z.string().trim().min(1);
+/** Refuses `${NAME}` of golive's own configuration and credentials (see target-env.ts). */
+function namesOnlyReachedSystems(value: string, ctx: z.RefinementCtx): void {
+  for (const match of value.matchAll(ENV_REFERENCE)) {
+    const name = match[1] ?? '';
+    const own = ownVariable(name);
+    if (own) ctx.addIssue({ code: 'custom', message: ownVariableMessage(name, own) });
+  }
+}
+
+const anyText = z.string().superRefine(namesOnlyReachedSystems);
+const text = z.string().trim().min(1).superRefine(namesOnlyReachedSystems);
 const envOnly = (what: string) =>
   text.regex(WHOLE_ENV_REFERENCE, `${what} is a secret: name an environment variable, like \${UNLEASH_TOKEN}`);
 const connectionUrl = text.refine(
@@ -16,7 +27,17 @@ const connectionUrl = text.refine(
   'this URL carries a password: put the whole URL in an environment variable and write ${NAME}',
 );
 
-const base = { description: z.string().optional() };
+const base = { description: anyText.optional() };
+
+/** A field the worker's configuration decides: a runbook that sets it is told where it is set. */
+const setByWorker = (message: string) =>
+  z
+    .unknown()
+    .superRefine((value, ctx) => {
+      if (value !== undefined) ctx.addIssue({ code: 'custom', message });
+    })
+    .transform(() => undefined)
+    .optional();
 
 export const TargetSchemas = {
   postgres: z.strictObject({ type: z.literal('postgres'), url: connectionUrl, ...base }),
@@ -27,12 +48,12 @@ export const TargetSchemas = {
     prefix: text,
     config: text.default('conf/nginx.conf'),
     upstreamFile: text,
-    binary: text.default('nginx'),
+    binary: setByWorker("remove binary: the worker's GOLIVE_NGINX_BIN decides which nginx runs (default: nginx from PATH), never a runbook"),
     ...base,
   }),
   route53: z.strictObject({ type: z.literal('route53'), hostedZoneId: text, region: text.optional(), ...base }),
   autoscaling: z.strictObject({ type: z.literal('autoscaling'), groupName: text, region: text.optional(), ...base }),
-  s3: z.strictObject({ type: z.literal('s3'), bucket: text, prefix: z.string().default(''), region: text.optional(), ...base }),
+  s3: z.strictObject({ type: z.literal('s3'), bucket: text, prefix: anyText.default(''), region: text.optional(), ...base }),
   filesystem: z.strictObject({ type: z.literal('filesystem'), path: text, ...base }),
   unleash: z.strictObject({ type: z.literal('unleash'), url: connectionUrl, token: envOnly('token'), ...base }),
   docker: z.strictObject({ type: z.literal('docker'), host: text.optional(), container: text, ...base }),
@@ -61,10 +82,23 @@ export type TargetOf<T extends TargetType> = Extract<Target, { type: T }>;
 export type Environment = Readonly<Record<string, string | undefined>>;
 
 /**
- * Replaces every `${VAR}` in `text` from `env`. A missing or empty variable fails the step
- * naming the target, the field and the variable; no resolved value ever appears in a message.
+ * Replaces every `${VAR}` in `text` from `env`. A name the policy refuses, and a missing or
+ * empty variable, fail the step naming the target, the field and the variable; no resolved
+ * value ever appears in a message.
  */
-export function resolveText(text: string, env: Environment, where: { target: string; field: string }): string {
+export function resolveText(
+  text: string,
+  env: Environment,
+  where: { target: string; field: string },
+  policy: TargetEnvPolicy = DENY_OWN_VARIABLES,
+): string {
+  for (const match of text.matchAll(ENV_REFERENCE)) {
+    const variable = match[1] ?? '';
+    const refused = refusal(variable, policy);
+    if (refused) {
+      throw businessFailure(`target ${where.target}: \${${variable}} (used in ${where.field}) ${refused}: this worker does not resolve it`, 'InvalidTarget');
+    }
+  }
   return text.replace(ENV_REFERENCE, (_reference, variable: string) => {
     const value = env[variable];
     if (value === undefined || value === '') {
@@ -77,11 +111,15 @@ export function resolveText(text: string, env: Environment, where: { target: str
   });
 }
 
-/** The target with every string field resolved. Call it on the worker, never in a workflow. */
-export function resolveTarget<T extends Target>(name: string, spec: T, env: Environment): T {
+/**
+ * The target with every string field resolved. Call it on the worker, never in a workflow,
+ * with the worker's policy (golive's own variables, GOLIVE_TARGET_ENV_ALLOW); the default
+ * refuses golive's own variables only.
+ */
+export function resolveTarget<T extends Target>(name: string, spec: T, env: Environment, policy: TargetEnvPolicy = DENY_OWN_VARIABLES): T {
   const resolved: Record<string, unknown> = {};
   for (const [field, value] of Object.entries(spec)) {
-    resolved[field] = typeof value === 'string' ? resolveText(value, env, { target: name, field }) : value;
+    resolved[field] = typeof value === 'string' ? resolveText(value, env, { target: name, field }, policy) : value;
   }
   // Same keys as `spec`, strings substituted: the shape of T is unchanged.
   return resolved as T;

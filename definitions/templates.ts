@@ -33,6 +33,17 @@ export function placeholderProblem(name: string, earlierSteps: ReadonlySet<strin
   return earlierSteps.has(stepId) ? undefined : `{{${name}}} names step "${stepId}", which does not run before this step`;
 }
 
+/**
+ * Why `sql` may not be used as written, or undefined when it may. A placeholder's value (who
+ * asked, an earlier step's result) would be pasted into SQL text; values go in as parameters.
+ */
+export function sqlPlaceholderProblem(sql: unknown, paramsField?: string): string | undefined {
+  const found = placeholders(sql);
+  if (found.length === 0) return undefined;
+  const advice = paramsField ? `pass values as ${paramsField}: [...] and refer to them as $1` : 'this SQL runs as written: put the value itself in it';
+  return `placeholders are not allowed in SQL (${found.map((name) => `{{${name}}}`).join(', ')}); ${advice}`;
+}
+
 function resolve(name: string, context: TemplateContext): unknown {
   return valueAt(context, name.split('.'));
 }

@@ -38,6 +38,12 @@ export function connectWorkerConnection(config: Config, address: string): Promis
   return NativeConnection.connect(connectionOptions(config, address));
 }
 
-export function createPool(databaseUrl: string): pg.Pool {
-  return new pg.Pool({ connectionString: databaseUrl, max: 10, application_name: 'golive' });
+/**
+ * golive's own Postgres. A connection that drops while idle (Postgres restarted, failed over) is
+ * discarded and reported to `onError`; without a listener pg would crash the process.
+ */
+export function createPool(databaseUrl: string, onError: (error: Error) => void = () => {}): pg.Pool {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, application_name: 'golive', connectionTimeoutMillis: 5_000 });
+  pool.on('error', onError);
+  return pool;
 }

@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path';
 import type { Config } from '../config/env.ts';
 import { ensureDatabase, startPostgres } from '../stack/postgres.ts';
+import { pointerFile } from '../stack/pg-data-dir.ts';
 import { startTemporalDevServer } from '../stack/temporal.ts';
 import { loadToolchain, requireTool } from '../stack/toolchain.ts';
 
@@ -19,6 +20,8 @@ export const DEV_PORTS = { temporal: 7233, temporalUi: 8233, postgres: 5433 } as
 /**
  * Starts what the environment does not provide: a Temporal dev server with its state in
  * GOLIVE_HOME/temporal.db and a Postgres cluster in GOLIVE_HOME/pg. The next start reuses both.
+ * As root, when the postgres user cannot enter GOLIVE_HOME (a clone in /root or a `mktemp -d`
+ * folder), the cluster lives under /var/lib/golive instead and GOLIVE_HOME/pg.location says where.
  */
 export async function startEmbeddedStack(config: Config): Promise<EmbeddedStack> {
   const home = resolve(config.home);
@@ -56,6 +59,7 @@ export async function startEmbeddedStack(config: Config): Promise<EmbeddedStack>
       stops.push(cluster.stop);
       databaseUrl = await ensureDatabase(cluster.url, 'golive');
       notes.push(`Postgres     ${databaseUrl}  (data in ${cluster.dataDir})`);
+      if (cluster.relocated) notes.push(`Postgres data in ${cluster.dataDir} because ${cluster.relocated} (recorded in ${pointerFile(join(home, 'pg'))})`);
     }
     return { temporalAddress, temporalUi, databaseUrl, notes, stop: stopAll };
   } catch (error) {

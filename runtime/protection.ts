@@ -35,7 +35,7 @@ export interface ProtectionStart {
 }
 
 function runInput(start: Omit<ProtectionStart, 'taskQueue'>, trigger: ProtectionRunInput['trigger']): DrillRunInput {
-  const input: DrillRunInput = { runbook: start.runbook, requestedBy: start.requestedBy, roles: {}, source: start.source, trigger };
+  const input: DrillRunInput = { runbook: start.runbook, requestedBy: start.requestedBy, channel: trigger === 'schedule' ? 'schedule' : 'cli', source: start.source, trigger };
   if (start.kind === 'drill' && start.freshBackup) input.freshBackup = true;
   return input;
 }

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { RoleMap } from '../definitions/roles.ts';
+import proto from '@temporalio/proto';
 import type { Runbook } from '../definitions/schema.ts';
 import type { RunStore } from '../store/runs.ts';
 import {
   CONTROLS, FINISHED, RUNBOOK_WORKFLOW, stateQuery,
-  type ControlName, type ControlRequest, type RunbookRunInput, type RunState,
+  type Channel, type ControlName, type ControlRequest, type RunbookRunInput, type RunState,
 } from '../workflows/definitions.ts';
 
 /** A mistake the user can fix; the CLI prints its message without a stack trace. */
@@ -14,12 +14,33 @@ export class UserError extends Error {
   override name = 'UserError';
 }
 
+/** The run, schedule or record named does not exist (HTTP 404). */
+export class NotFoundError extends UserError {
+  override name = 'NotFoundError';
+}
+
+/** The actor may not do this: four-eyes, a role the gate needs, not the requester (HTTP 403). Nothing changed. */
+export class ControlForbidden extends UserError {
+  override name = 'ControlForbidden';
+}
+
+/** The run is not in a state where the control means anything: finished, gate decided or closed (HTTP 409). Nothing changed. */
+export class ControlConflict extends UserError {
+  override name = 'ControlConflict';
+}
+
+/** golive's stack did not answer: Temporal unreachable, or no worker polls the task queue (HTTP 503). */
+export class StackUnavailable extends Error {
+  override name = 'StackUnavailable';
+}
+
 export interface StartRunOptions {
   runbook: Runbook;
   requestedBy: string;
-  roles: RoleMap;
+  channel: Channel;
   taskQueue: string;
   source?: string;
+  comment?: string;
 }
 
 /** Run ids read well in Slack and the CLI: `orders-failover-20261124-1532-k3f9`. */
@@ -28,33 +49,25 @@ export function newRunId(name: string, at = new Date()): string {
   return `${name}-${stamp}-${randomBytes(2).toString('hex')}`;
 }
 
-/** Refuses a run whose approval gates no one but the requester could ever decide. */
-export function checkApprovers(runbook: Runbook, requestedBy: string, roles: RoleMap): void {
-  for (const step of runbook.spec.steps) {
-    if (step.kind !== 'approval') continue;
-    const eligible = Object.entries(roles).filter(([user, held]) => user !== requestedBy && held.some((role) => step.approval.approvers.includes(role)));
-    if (eligible.length === 0) {
-      throw new UserError(`cannot start ${runbook.metadata.name}: nobody but ${requestedBy} could approve gate ${step.id} (needs ${step.approval.approvers.join(' or ')}); map another user to that role in GOLIVE_ROLES`);
-    }
-  }
-}
-
+/**
+ * Starts a run. The workflow's pre-flight, on the worker, refuses a runbook whose targets cannot
+ * be resolved or whose gates nobody but the requester could decide, before any step runs.
+ */
 export async function startRunbookRun(client: Client, options: StartRunOptions): Promise<string> {
-  checkApprovers(options.runbook, options.requestedBy, options.roles);
   const runId = newRunId(options.runbook.metadata.name);
-  const input: RunbookRunInput = { runbook: options.runbook, requestedBy: options.requestedBy, roles: options.roles, source: options.source };
+  const input: RunbookRunInput = { runbook: options.runbook, requestedBy: options.requestedBy, channel: options.channel, source: options.source, comment: options.comment };
   await client.workflow.start(RUNBOOK_WORKFLOW, { workflowId: runId, taskQueue: options.taskQueue, args: [input] });
   return runId;
 }
 
 /** The answer to a run id golive does not know. */
-export function unknownRun(runId: string): UserError {
-  return new UserError(`no run ${runId}: list runs with \`golive runs\``);
+export function unknownRun(runId: string): NotFoundError {
+  return new NotFoundError(`no run ${runId}: list runs with \`golive runs\``);
 }
 
 /** Why a control on a finished run changes nothing, from what the run recorded. */
 async function finishedRunMessage(store: RunStore, runId: string, control: ControlName): Promise<string> {
-  const run = await store.getRun(runId);
+  const run = await store.getRun(runId).catch(() => undefined);
   const gates = run?.state.steps.filter((step) => step.kind === 'approval' && step.actor !== undefined) ?? [];
   const gate = gates.at(-1);
   if ((control === 'approve' || control === 'reject') && gate) {
@@ -64,20 +77,69 @@ async function finishedRunMessage(store: RunStore, runId: string, control: Contr
   return `cannot ${control} run ${runId}: it already finished (${run?.status ?? 'see `golive status`'}); nothing changed`;
 }
 
-/** Sends a control; a refusal comes back as a UserError carrying the reason. */
+/** How long a control waits for the workflow's answer before saying no worker answered. */
+export const CONTROL_TIMEOUT_MS = 15_000;
+
+/** Failure types the workflow uses for a refused control (workflows/controls.ts). */
+const REFUSALS: Record<string, new (message: string) => UserError> = { NotAllowed: ControlForbidden, ControlRefused: ControlConflict };
+
+/**
+ * Sends a control and returns the workflow's answer. A refusal comes back as ControlForbidden or
+ * ControlConflict carrying the workflow's reason; an unknown run as NotFoundError. With no worker
+ * polling the task queue, or none answering within CONTROL_TIMEOUT_MS, it fails with
+ * StackUnavailable, and the request carries a deadline after which the workflow refuses it, so
+ * a control reported as failed is never applied later.
+ */
 export async function sendControl(
-  stack: { client: Client; store: RunStore },
+  stack: { client: Client; store: RunStore; taskQueue: string },
   runId: string,
   control: ControlName,
   request: ControlRequest,
+  timeoutMs = CONTROL_TIMEOUT_MS,
 ): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  const expiring: ControlRequest = { ...request, expiresAt: new Date(deadline).toISOString() };
   try {
-    return await stack.client.workflow.getHandle(runId).executeUpdate(CONTROLS[control], { args: [request] });
+    const recorded = await stack.store.getRun(runId).catch(() => undefined);
+    if (recorded && FINISHED.includes(recorded.status)) throw new ControlConflict(await finishedRunMessage(stack.store, runId, control));
+    await requireWorker(stack.client, stack.taskQueue);
+    return await stack.client.withDeadline(deadline, () => stack.client.workflow.getHandle(runId).executeUpdate(CONTROLS[control], { args: [expiring] }));
   } catch (error) {
-    if (error instanceof Error && /already completed/i.test(error.message)) throw new UserError(await finishedRunMessage(stack.store, runId, control));
-    if (error instanceof WorkflowNotFoundError) throw unknownRun(runId);
-    if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) throw new UserError(error.cause.message);
+    if (error instanceof UserError || error instanceof StackUnavailable) throw error;
+    if (error instanceof Error && /already completed/i.test(error.message)) throw new ControlConflict(await finishedRunMessage(stack.store, runId, control));
+    if (error instanceof WorkflowNotFoundError) {
+      // A workflow that closed while the control was on its way answers "not found" too.
+      const closed = await stack.client.workflow.getHandle(runId).describe().then((found) => found.status.name !== 'RUNNING', () => false);
+      throw closed ? new ControlConflict(await finishedRunMessage(stack.store, runId, control)) : unknownRun(runId);
+    }
+    if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
+      const Refusal = REFUSALS[error.cause.type ?? ''] ?? ControlConflict;
+      throw new Refusal(error.cause.message);
+    }
+    if (Date.now() >= deadline || isDeadlineExceeded(error)) {
+      throw new StackUnavailable(`no worker answered the ${control} of run ${runId} within ${Math.round(timeoutMs / 1000)}s; nothing was applied. Is a worker polling task queue ${stack.taskQueue}? Start one with \`golive worker\` (or \`golive dev\`)`);
+    }
     throw error;
+  }
+}
+
+/** gRPC DEADLINE_EXCEEDED. */
+const DEADLINE_EXCEEDED = 4;
+
+function isDeadlineExceeded(error: unknown): boolean {
+  const code = (value: unknown) => (typeof value === 'object' && value !== null && 'code' in value ? value.code : undefined);
+  return code(error) === DEADLINE_EXCEEDED || (error instanceof Error && code(error.cause) === DEADLINE_EXCEEDED);
+}
+
+/** Fails at once when no worker has polled the task queue lately: a control would wait for nobody. */
+export async function requireWorker(client: Client, taskQueue: string): Promise<void> {
+  const { pollers } = await client.workflowService.describeTaskQueue({
+    namespace: client.options.namespace,
+    taskQueue: { name: taskQueue },
+    taskQueueType: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+  });
+  if (!pollers || pollers.length === 0) {
+    throw new StackUnavailable(`no worker is polling task queue ${taskQueue}, so nothing would answer; start one with \`golive worker\` (or \`golive dev\`) and try again`);
   }
 }
 

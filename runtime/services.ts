@@ -2,6 +2,7 @@ import type { Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import type { Config } from '../config/env.ts';
 import { startHttpServer, type HttpServer } from '../server/http.ts';
+import { createPgIdentityStore } from '../store/identity.ts';
 import { migrate } from '../store/migrate.ts';
 import { createPgProtectionStore } from '../store/protection.ts';
 import { createPgRunStore } from '../store/runs.ts';
@@ -25,7 +26,7 @@ export interface ServiceOptions {
 
 /** golive's own processes on a stack: migrations, then a worker and/or the HTTP server. */
 export async function startServices(config: Config, endpoints: Endpoints, options: ServiceOptions): Promise<Services> {
-  const pool = createPool(endpoints.databaseUrl);
+  const pool = createPool(endpoints.databaseUrl, (error) => options.logger.warn({ err: error }, 'a connection to golive\'s Postgres dropped; the next query opens a new one'));
   const applied = await migrate(pool);
   if (applied.length > 0) options.logger.info({ migrations: applied }, 'applied migrations');
   const client = await connectClient(config, endpoints.temporalAddress);
@@ -39,7 +40,10 @@ export async function startServices(config: Config, endpoints: Endpoints, option
     running = worker.run();
   }
   const http = options.http
-    ? await startHttpServer({ store: createPgRunStore(pool), protection: createPgProtectionStore(pool), runbooksDir: config.runbooksDir, client, pool }, { host: config.http.host, port: options.httpPort ?? config.http.port, logger: options.logger })
+    ? await startHttpServer({
+      store: createPgRunStore(pool), protection: createPgProtectionStore(pool), identity: createPgIdentityStore(pool), runbooksDir: config.runbooksDir,
+      client, pool, taskQueue: options.taskQueue ?? config.temporal.taskQueue, oidc: config.oidc,
+    }, { host: config.http.host, port: options.httpPort ?? config.http.port, logger: options.logger })
     : undefined;
   return {
     http,

@@ -1,14 +1,15 @@
 import { Worker, type NativeConnection } from '@temporalio/worker';
-import type { Config } from '../config/env.ts';
-import { createActivities } from '../activities/index.ts';
-import { createPgRunStore } from '../store/runs.ts';
 import type pg from 'pg';
-import { loadToolchain } from '../stack/toolchain.ts';
-import { WORKFLOWS_PATH } from './workflows-path.ts';
-
-import { createNotifier } from '../activities/notify/slack.ts';
-import { createPgProtectionStore } from '../store/protection.ts';
 import type { Logger } from 'pino';
+import { createActivities } from '../activities/index.ts';
+import { createNotifier } from '../activities/notify/slack.ts';
+import type { Config } from '../config/env.ts';
+import { loadToolchain } from '../stack/toolchain.ts';
+import { createPgIdentityStore } from '../store/identity.ts';
+import { createPgProtectionStore } from '../store/protection.ts';
+import { createPgRunStore } from '../store/runs.ts';
+import { createRoleDirectory } from './roles.ts';
+import { WORKFLOWS_PATH } from './workflows-path.ts';
 
 export interface WorkerOptions {
   connection: NativeConnection;
@@ -21,13 +22,20 @@ export interface WorkerOptions {
   logger: Logger;
 }
 
-/** The composition root of a worker: real store, real action clients, the workflow code. */
+/**
+ * Heartbeats reach Temporal at least every second (the SDK's default waits up to 80% of the
+ * heartbeat timeout): an abort or skip reaches a running action, and stops it, within a second.
+ */
+export const HEARTBEAT_THROTTLE = { maxHeartbeatThrottleInterval: '1s', defaultHeartbeatThrottleInterval: '1s' } as const;
+
+/** The composition root of a worker: real store, server-side roles, real action clients, the workflow code. */
 export async function createWorker(options: WorkerOptions): Promise<Worker> {
   const { config } = options;
   const protection = createPgProtectionStore(options.pool);
   const activities = createActivities({
-    store: createPgRunStore(options.pool),
-    actions: { env: options.env ?? process.env, pgBin: loadToolchain(config.tools).pgBin ?? '', backups: protection },
+    store: createPgRunStore(options.pool, protection),
+    roles: createRoleDirectory(config.roles, createPgIdentityStore(options.pool), options.logger),
+    actions: { env: options.env ?? process.env, pgBin: loadToolchain(config.tools).pgBin ?? '', backups: protection, targetEnv: config.targetEnv, nginxBin: config.tools.nginxBin },
     drills: protection,
     notifier: createNotifier({ slack: config.slack, logger: options.logger }),
   });
@@ -37,5 +45,6 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     taskQueue: options.taskQueue ?? config.temporal.taskQueue,
     ...(options.workflowBundlePath ? { workflowBundle: { codePath: options.workflowBundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
     activities,
+    ...HEARTBEAT_THROTTLE,
   });
 }

@@ -1,68 +1,75 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import swagger from '@fastify/swagger';
+import Fastify, { LogController } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
+import { authenticate } from './auth.ts';
+import type { ServerDeps } from './deps.ts';
+import { BODY_LIMIT_BYTES, replyNotFound, replyToFrameworkError, replyWithError } from './errors.ts';
 import { createRegistry } from './metrics.ts';
-import { notFound, routes, type Handler, type Reply, type ServerDeps } from './routes.ts';
+import { createOidcVerifier } from './oidc.ts';
+import { controlRoutes } from './routes/controls.ts';
+import { drillRoutes } from './routes/drills.ts';
+import { healthRoutes } from './routes/health.ts';
+import { postureRoutes } from './routes/posture.ts';
+import { runRoutes } from './routes/runs.ts';
+
+export type { ServerDeps } from './deps.ts';
 
 export interface HttpServer {
   url: string;
   close(): Promise<void>;
 }
 
-function match(table: Record<string, Handler>, method: string, path: string): { handler: Handler; params: Record<string, string> } | undefined {
-  for (const [key, handler] of Object.entries(table)) {
-    const [routeMethod, pattern = ''] = key.split(' ');
-    if (routeMethod !== method) continue;
-    const names: string[] = [];
-    const regex = new RegExp(`^${pattern.replace(/:(\w+)/g, (_, name: string) => (names.push(name), '([^/]+)'))}$`);
-    const found = regex.exec(path);
-    if (found) return { handler, params: Object.fromEntries(names.map((name, index) => [name, decodeURIComponent(found[index + 1] ?? '')])) };
-  }
-  return undefined;
+const OPENAPI_PATH = '/api/openapi.json';
+
+const BEARER_DESCRIPTION = [
+  'A golive API token (`glv_…`, from `golive token create`), or, when the server sets GOLIVE_OIDC_ISSUER and',
+  'GOLIVE_OIDC_AUDIENCE, a JWT from that OpenID Connect provider. The token\'s user is the actor of everything the',
+  'request does; roles come from the server\'s GOLIVE_ROLES and `golive roles grant`.',
+].join(' ');
+
+/** Every golive route on one fastify instance: authentication as one hook, zod schemas that also make the OpenAPI document. */
+export async function buildApp(deps: ServerDeps) {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: BODY_LIMIT_BYTES,
+    forceCloseConnections: true,
+    frameworkErrors: replyToFrameworkError,
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.decorateRequest('principal', undefined);
+  app.addHook('onRequest', authenticate({ identity: deps.identity, verifyJwt: deps.oidc && createOidcVerifier(deps.oidc) }));
+  app.addHook('onResponse', async (request, reply) => {
+    if (!request.principal) return;
+    const fields = { method: request.method, path: request.url.split('?')[0], status: reply.statusCode, user: request.principal.user, via: request.principal.via };
+    if (request.method === 'GET') request.log.debug(fields, 'api request');
+    else request.log.info(fields, 'api request');
+  });
+  app.setErrorHandler(replyWithError);
+  app.setNotFoundHandler(replyNotFound);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'golive API', version: '0.1.0', description: 'Runs, controls, drills and DR posture of golive. Every /api route but this document needs a bearer token.' },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: BEARER_DESCRIPTION } } },
+      security: [{ bearerAuth: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  app.get(OPENAPI_PATH, { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+  for (const routes of [healthRoutes, runRoutes, controlRoutes, drillRoutes, postureRoutes]) await app.register(routes(deps));
+  await app.ready();
+  return app;
 }
 
-/** The reply to one request; a path that cannot be decoded is the client's mistake, a throwing handler is logged. */
-async function replyTo(table: Record<string, Handler>, request: IncomingMessage, logger: Logger): Promise<Reply> {
-  const method = request.method ?? 'GET';
-  const target = request.url ?? '/';
-  let url: URL;
-  let found: ReturnType<typeof match>;
-  try {
-    url = new URL(target, 'http://golive');
-    found = match(table, method, url.pathname);
-  } catch {
-    return { status: 400, body: { error: `malformed request path ${target.split('?')[0]}` } };
-  }
-  try {
-    return found ? await found.handler(found.params, url.searchParams) : notFound(`no route ${method} ${url.pathname}`);
-  } catch (error) {
-    logger.error({ err: error, path: url.pathname }, 'request failed');
-    return { status: 500, body: { error: 'internal error; see the server log' } };
-  }
-}
-
-/** golive's HTTP server: health, readiness, metrics and the read API. */
+/** golive's HTTP server: health, readiness, metrics and the API. */
 export async function startHttpServer(deps: Omit<ServerDeps, 'registry' | 'logger'>, options: { host: string; port: number; logger: Logger }): Promise<HttpServer> {
-  const table = routes({ ...deps, registry: createRegistry(deps), logger: options.logger });
-  const answer = async (request: IncomingMessage, response: ServerResponse) => {
-    const reply = await replyTo(table, request, options.logger);
-    const text = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
-    response.writeHead(reply.status, { 'content-type': reply.contentType ?? 'application/json; charset=utf-8' });
-    response.end(text);
-  };
-  const server: Server = createServer((request, response) => {
-    answer(request, response).catch((error: unknown) => {
-      options.logger.error({ err: error, path: request.url }, 'could not answer request');
-      response.destroy();
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
-  });
-  const address = server.address();
+  const app = await buildApp({ ...deps, registry: createRegistry(deps), logger: options.logger });
+  await app.listen({ host: options.host, port: options.port });
+  const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
-  return {
-    url: `http://${options.host}:${port}`,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
-  };
+  return { url: `http://${options.host}:${port}`, close: () => app.close() };
 }

@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { ServicePosture } from '../definitions/posture.ts';
 import { readPosture } from '../runtime/posture.ts';
-import type { ServerDeps } from './routes.ts';
+import type { ServerDeps } from './deps.ts';
 
 type Deps = Pick<ServerDeps, 'store' | 'protection' | 'runbooksDir'>;
 

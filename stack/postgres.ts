@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { chown, mkdir, readFile, appendFile, chmod } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
+import { isRoot, placeDataDir, postgresUser } from './pg-data-dir.ts';
 import { run, portOrFree, waitFor } from './process.ts';
 
 /** A local Postgres cluster golive started (or found running) under a folder of its own. */
@@ -10,6 +11,8 @@ export interface PostgresCluster {
   url: string;
   port: number;
   dataDir: string;
+  /** Set when the data is not in the folder asked for (see pg-data-dir.ts): why, in words. */
+  relocated?: string;
   /** Stops the cluster when this process started it. */
   stop(): Promise<void>;
 }
@@ -22,14 +25,15 @@ export interface PostgresOptions {
   durable?: boolean;
 }
 
-const isRoot = () => process.getuid?.() === 0;
-
-/** initdb and pg_ctl refuse to run as root: run them as the `postgres` user then. */
+/**
+ * initdb and pg_ctl refuse to run as root: run them as the `postgres` user then, from `/`
+ * (the caller's folder may be one that user cannot enter; every path given is absolute).
+ */
 async function pgCommand(pgBin: string, tool: string, args: string[]): Promise<string> {
-  const binary = join(pgBin, tool);
+  const binary = resolve(pgBin, tool);
   const [command, commandArgs] = isRoot() ? ['runuser', ['-u', 'postgres', '--', binary, ...args]] : [binary, args];
   try {
-    const { stdout } = await run(command, commandArgs, { timeout: 120_000 });
+    const { stdout } = await run(command, commandArgs, { timeout: 120_000, cwd: isRoot() ? '/' : undefined });
     return stdout;
   } catch (error) {
     const detail = error as { stderr?: string; message: string };
@@ -40,11 +44,8 @@ async function pgCommand(pgBin: string, tool: string, args: string[]): Promise<s
 async function ownedDataDir(dataDir: string): Promise<void> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   if (isRoot()) {
-    const { stdout } = await run('id', ['-u', 'postgres']).catch(() => {
-      throw new Error('Postgres refuses to run as root and there is no `postgres` user: install Debian\'s postgresql package or run golive as another user');
-    });
-    const { stdout: group } = await run('id', ['-g', 'postgres']);
-    await chown(dataDir, Number(stdout.trim()), Number(group.trim()));
+    const { uid, gid } = await postgresUser();
+    await chown(dataDir, uid, gid);
   }
   await chmod(dataDir, 0o700);
 }
@@ -61,12 +62,16 @@ async function runningPort(dataDir: string): Promise<number | undefined> {
   return Number(port);
 }
 
-/** Starts (initialising on first use) a cluster in `dataDir`; reuses one already running there. */
+/**
+ * Starts (initialising on first use) a cluster in `dataDir`; reuses one already running there.
+ * As root, when the postgres user cannot reach `dataDir`, the cluster lives in a folder it can
+ * and `relocated` says why (see pg-data-dir.ts).
+ */
 export async function startPostgres(options: PostgresOptions): Promise<PostgresCluster> {
-  const dataDir = resolve(options.dataDir);
+  const { dataDir, relocated } = await placeDataDir(options.dataDir);
   const url = (port: number) => `postgres://postgres@127.0.0.1:${port}/postgres`;
   const already = await runningPort(dataDir);
-  if (already !== undefined) return { url: url(already), port: already, dataDir, stop: async () => {} };
+  if (already !== undefined) return { url: url(already), port: already, dataDir, relocated, stop: async () => {} };
 
   if (!existsSync(join(dataDir, 'PG_VERSION'))) {
     await ownedDataDir(dataDir);
@@ -88,6 +93,7 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresC
     url: url(port),
     port,
     dataDir,
+    relocated,
     stop: async () => {
       await pgCommand(options.pgBin, 'pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', 'stop']);
     },

@@ -30,7 +30,7 @@ export interface ServiceDrills {
 /** golive's record of backups and drills: what backup actions and drill workflows wrote, for posture and history. */
 export interface ProtectionStore extends BackupCatalog {
   /** Stores a finished drill; idempotent by run id: a retry writes nothing new. */
-  recordDrill(record: DrillRecord): Promise<void>;
+  recordDrill(record: DrillRecord, client?: pg.ClientBase): Promise<void>;
   /** Drills newest first, by when they finished. */
   listDrills(filter: DrillFilter): Promise<DrillRecord[]>;
   getDrill(runId: string): Promise<DrillRecord | undefined>;
@@ -84,9 +84,9 @@ export function createPgProtectionStore(pool: pg.Pool): ProtectionStore {
       );
     },
 
-    async recordDrill(record) {
+    async recordDrill(record, client) {
       await guarded(`record drill ${record.runId}`, () =>
-        pool.query(
+        (client ?? pool).query(
           `INSERT INTO drills (run_id, service, runbook, strategy, trigger, requested_by, status, reason, declared_at, recovered_at,
              finished_at, backup_id, rpo_ms, rto_ms, rpo_objective_ms, rto_objective_ms, rpo_source, record)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)

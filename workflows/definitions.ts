@@ -3,25 +3,42 @@
  * and the shapes they carry. Clients import this file, never the workflow code.
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { RoleMap } from '../definitions/roles.ts';
+import type { Role } from '../definitions/roles.ts';
 import type { Runbook } from '../definitions/schema.ts';
 
 export const RUNBOOK_WORKFLOW = 'runbookWorkflow';
 
+/**
+ * How a person reached golive: the HTTP API (token or OIDC), Slack (signed request), or the CLI
+ * talking to Temporal directly (a trusted operator). `schedule` is a Temporal Schedule.
+ */
+export const CHANNELS = ['api', 'cli', 'slack', 'schedule'] as const;
+export type Channel = (typeof CHANNELS)[number];
+
+/**
+ * What starts a run. Roles are never part of it: every decision is judged by the roles the
+ * worker's own configuration holds at the moment of the decision.
+ */
 export interface RunbookRunInput {
   runbook: Runbook;
-  /** Who started the run; four-eyes: this user never approves its gates. */
+  /** Who started the run, as the channel authenticated them; four-eyes: this user never approves its gates. */
   requestedBy: string;
-  /** Roles pinned at start, so every decision in the run is judged by the same rules. */
-  roles: RoleMap;
-  /** Where the runbook came from (file path), for the audit trail. */
+  /** How the requester reached golive. */
+  channel: Channel;
+  /** Where the runbook came from (file path or the server's runbook name), for the audit trail. */
   source?: string;
+  /** Why the run was started, from the requester; kept in the audit trail. */
+  comment?: string;
 }
 
 export type RunStatus = 'running' | 'waiting-approval' | 'paused' | 'rolling-back' | 'succeeded' | 'failed' | 'aborted';
 export const FINISHED: readonly RunStatus[] = ['succeeded', 'failed', 'aborted'];
 
-export type StepStatus = 'pending' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'skipped';
+/**
+ * `interrupted`: an action stopped by an abort while it ran. It may have applied its change, so
+ * its compensation runs with the rest of the rollback.
+ */
+export type StepStatus = 'pending' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'skipped' | 'interrupted';
 
 export interface StepState {
   id: string;
@@ -54,17 +71,43 @@ export interface RunState {
   rollback: StepState[];
   /** Why the run did not succeed. */
   reason?: string;
+  /** Every time the run was held by a pause control or a pause step: from, until (open while paused). */
+  pauses: PauseSpan[];
 }
 
-export interface ControlRequest {
-  /** The user acting: a Slack user id or a CLI user. */
-  actor: string;
-  comment?: string;
-  /** The step the control is meant for; defaults to the current one. */
+export interface PauseSpan {
+  from: string;
+  to?: string;
+  /** A pause step's id, or undefined for a pause control between steps. */
   stepId?: string;
 }
 
+export interface ControlRequest {
+  /** The user acting, as the channel authenticated them (token user, OIDC claim, Slack user id, CLI user). */
+  actor: string;
+  channel: Channel;
+  comment?: string;
+  /** The step the control is meant for; defaults to the current one. */
+  stepId?: string;
+  /**
+   * When the caller stops waiting for an answer (ISO time). A control that reaches the
+   * workflow later is refused, so a caller told "no answer" never sees it applied afterwards.
+   */
+  expiresAt?: string;
+}
+
 export const stateQuery = defineQuery<RunState>('state');
+
+/** How much of the run's audit trail has reached golive's Postgres. */
+export interface ProjectionProgress {
+  /** Events the run has recorded (in its history). */
+  recorded: number;
+  /** Of those, how many are confirmed written to Postgres. */
+  written: number;
+  /** Why writing stopped for good (a conflicting row), if it did. */
+  broken?: string;
+}
+export const projectionQuery = defineQuery<ProjectionProgress>('projection');
 export const approveUpdate = defineUpdate<string, [ControlRequest]>('approve');
 export const rejectUpdate = defineUpdate<string, [ControlRequest]>('reject');
 export const pauseUpdate = defineUpdate<string, [ControlRequest]>('pause');
@@ -85,10 +128,12 @@ export type ControlName = keyof typeof CONTROLS;
 /** One audit event, written by the workflow through the recordEvent activity. */
 export interface AuditEvent {
   runId: string;
-  /** Position in the run's trail; with runId, the idempotency key of the write. */
+  /** Position in the run's trail; with runId and the Temporal execution, the key of the row. */
   seq: number;
   at: string;
   actor: string;
+  /** How the actor reached golive, for events a person caused. */
+  channel?: Channel;
   action: string;
   stepId?: string;
   detail?: Record<string, unknown>;
@@ -98,6 +143,7 @@ export interface ApprovalDecision {
   stepId: string;
   decision: 'approved' | 'rejected';
   actor: string;
+  channel?: Channel;
   comment?: string;
   at: string;
 }
@@ -105,10 +151,35 @@ export interface ApprovalDecision {
 /** What kind of work a run is; `golive runs` shows it, and the runs table stores it. */
 export type RunKind = 'runbook' | 'backup' | 'drill';
 
-export interface RecordEventInput {
-  event: AuditEvent;
+/**
+ * One write of a run's audit trail to golive's Postgres: the events not yet written, in seq
+ * order, with the run's state as it is now. The trail is a projection of Temporal's history:
+ * the run never waits for it, and a write that cannot land now is retried until it does.
+ */
+export interface ProjectionBatch {
+  /** Temporal's run id of this execution; with the run id and seq, the key of every audit row. */
+  execution: string;
   run: { kind: RunKind; state: RunState };
-  approval?: ApprovalDecision;
+  events: AuditEvent[];
+  approvals: ApprovalDecision[];
+  /** A finished drill, written with the run's last events. */
+  drill?: DrillRecord;
+}
+
+/** Writes what a finished run could not write itself because golive's Postgres did not answer. */
+export const AUDIT_CATCH_UP_WORKFLOW = 'auditCatchUpWorkflow';
+export interface AuditCatchUpInput {
+  batch: ProjectionBatch;
+  /** A drill to announce once the batch is written. */
+  announce?: DrillRecord;
+}
+
+/** What the worker checks before a run's first step: every target resolves, every gate has an approver. */
+export interface PreflightInput {
+  runId: string;
+  requestedBy: string;
+  targets: Runbook['spec']['targets'];
+  gates: Array<{ stepId: string; approvers: Role[] }>;
 }
 
 export const BACKUP_WORKFLOW = 'backupWorkflow';
@@ -135,19 +206,34 @@ export interface DrillRecord {
   status: 'passed' | 'failed';
   /** Why the drill failed, with the numbers: "measured RPO 26h 0m exceeds objective 24h". */
   reason?: string;
-  /** T_d: when the drill declared the disaster (the run's start). */
+  /** T_d on the worker's clock: when the drill's declare step declared the disaster (docs/rpo-rto.md). */
   declaredAt: string;
-  /** When the health check on the restored copy first passed. */
+  /** When the health check on the restored copy first passed (worker's clock). */
   recoveredAt?: string;
   finishedAt: string;
   backup?: { backupId: string; location: string; snapshotAt: string; bytes: number; sha256: string };
   objectives: { rpo: string; rto: string; rpoMs: number; rtoMs: number };
   measured: {
+    /** T_d on rpoClock − newestCommit; undefined when not measured (a negative difference is clock skew, never 0). */
     rpoMs?: number;
+    /** T_d → first passing health check on the restored copy, without pausedMs. */
     rtoMs?: number;
-    /** The newest committed timestamp found in the restored data, and where it came from. */
+    /** Time the run was paused between T_d and recovery: reported apart, not part of rtoMs. */
+    pausedMs?: number;
+    /** The newest committed timestamp RPO was measured from (source's clock), and where it came from. */
     newestCommit?: string;
     rpoSource?: 'heartbeat' | 'snapshot';
+    /** The clock T_d was read on for RPO: the backup source's database, or the worker's when the source did not answer. */
+    rpoClock?: 'source' | 'worker';
+    /** T_d on the source database's clock, when it was read. */
+    declaredAtSource?: string;
+    /** The source database's clock minus the worker's at T_d, in ms; undefined when the source was not read. */
+    skewMs?: number;
+    /** The newest heartbeat in the restored copy, and the backup's snapshot time: both on the source's clock. */
+    newestHeartbeat?: string;
+    snapshotAt?: string;
+    /** What qualifies the numbers, in words: a stopped heartbeat writer, an unreachable source, clocks that disagree. */
+    notes?: string[];
   };
   steps: Array<{ id: string; status: StepStatus; durationMs?: number; error?: string }>;
 }

@@ -6,16 +6,15 @@ import { registerControls } from './controls.ts';
 import type { DrillRecord, DrillRunInput } from './definitions.ts';
 import { PRESETS } from './presets.ts';
 import { RunbookRun } from './runbook-run.ts';
-import { finishWorkflow } from './runbook.ts';
+import { closeRun, finishWorkflow } from './runbook.ts';
 
 type Activities = ReturnType<typeof createActivities>;
-const { recordDrill } = proxyActivities<Activities>(PRESETS.bookkeeping);
 const { notifyDrill } = proxyActivities<Activities>(PRESETS.notify);
 
 /**
  * A restore-verification drill (definitions/protection-plans.ts has its steps). After the steps,
  * the measured RPO and RTO are judged against the runbook's objectives; the drill is recorded
- * whatever its outcome, then sent to the notifier.
+ * with the run's last audit events whatever its outcome, then sent to the notifier.
  */
 export async function drillWorkflow(input: DrillRunInput): Promise<DrillRecord> {
   const runId = workflowInfo().workflowId;
@@ -25,15 +24,18 @@ export async function drillWorkflow(input: DrillRunInput): Promise<DrillRecord> 
   registerControls(run);
   await run.execute();
   const record = drillRecord(run.state, { trigger: input.trigger, objectives });
-  // Recorded and announced also when the workflow was cancelled.
-  await CancellationScope.nonCancellable(async () => {
-    await recordDrill(record);
-    try {
-      await notifyDrill(record);
-    } catch (error) {
-      log.warn('the drill result could not be sent to the notifier; it is recorded and in the API', { runId, error: String(error) });
-    }
-  });
-  await finishWorkflow(run.state, record);
+  run.projection.appendDrill(record);
+  // Recorded and announced also when the workflow was cancelled; when golive's Postgres is
+  // away, the catch-up workflow records it and announces it afterwards.
+  if (await closeRun(run, record)) {
+    await CancellationScope.nonCancellable(async () => {
+      try {
+        await notifyDrill(record);
+      } catch (error) {
+        log.warn('the drill result could not be sent to the notifier; it is recorded and in the API', { runId, error: String(error) });
+      }
+    });
+  }
+  finishWorkflow(run.state, record);
   return record;
 }

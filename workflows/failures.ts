@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancelledFailure, TimeoutFailure } from '@temporalio/workflow';
 
 /** A step failed for a reason the workflow decided (an assertion, a rejection, a timeout). */
 export class StepFailure extends Error {
@@ -18,4 +18,10 @@ export function describeFailure(error: unknown): string {
     return cause?.message ?? error.message;
   }
   return error instanceof Error ? error.message : String(error);
+}
+
+/** What an interrupted action reported when it stopped (its last heartbeat details), if anything. */
+export function interruptedDetails(error: unknown): unknown {
+  const cause = error instanceof ActivityFailure ? error.cause : undefined;
+  return cause instanceof CancelledFailure ? cause.details[0] : undefined;
 }

@@ -1,3 +1,4 @@
 export { runbookWorkflow } from './runbook.ts';
 export { backupWorkflow } from './backup.ts';
 export { drillWorkflow } from './drill.ts';
+export { auditCatchUpWorkflow } from './audit-catch-up.ts';

@@ -1,18 +1,34 @@
-import { ActivityCancellationType, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
+import { ActivityCancellationType, type ActivityOptions } from '@temporalio/workflow';
 import { durationMs } from '../definitions/duration.ts';
 import type { ActionStep } from '../definitions/schema.ts';
 
 /** Timeouts and retries, named once. A step's own `timeout` / `retries` override the action defaults. */
 export const PRESETS = {
-  /** Audit writes retry without limit: a run never moves on without its audit row. */
-  auditWrite: {
+  /**
+   * Writing the audit trail to golive's Postgres. Temporal retries the activity on the server,
+   * which adds nothing to the history however long Postgres is away; the run never waits for it.
+   */
+  projection: {
     startToCloseTimeout: '10s',
-    retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s' },
-  } satisfies LocalActivityOptions,
-  /** golive's own records and notifications after a run: retried until they land, a few minutes at most each. */
-  bookkeeping: {
-    startToCloseTimeout: '1m',
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 20 },
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', nonRetryableErrorTypes: ['AuditConflict'] },
+  } satisfies ActivityOptions,
+  /** How long a finished run waits for its last audit write before a catch-up workflow takes it over. */
+  projectionGraceMs: 5_000,
+  /**
+   * The roles of the person behind a control, from the worker's configuration. Quick and
+   * bounded: a control that cannot be judged is refused, and the run goes on. A regular
+   * activity, not a local one: a local activity holds the workflow task open, and every other
+   * control (an abort) would wait behind it.
+   */
+  roleLookup: {
+    scheduleToCloseTimeout: '15s',
+    startToCloseTimeout: '5s',
+    retry: { initialInterval: '200ms', maximumAttempts: 3 },
+  } satisfies ActivityOptions,
+  /** Pre-flight resolves targets and looks up approvers; a few quick tries, then the run fails before any step. */
+  preflight: {
+    startToCloseTimeout: '30s',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3 },
   } satisfies ActivityOptions,
   /**
    * Posting a drill result: the notifier retries rate limits itself (Retry-After up to 30s, four
@@ -26,19 +42,18 @@ export const PRESETS = {
   /** An action step unless the runbook says otherwise. */
   action: { timeoutMs: 5 * 60_000, retries: 2 },
   actionRetry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
-  /** Actions that heartbeat while they work: a dead worker is noticed within this, not at the step timeout. */
-  heartbeat: { timeout: '30s', actions: ['postgres.dump', 'postgres.restore', 'postgres.promote', 'http.burst', 'backup.create', 'backup.verify-checksum', 'backup.restore', 'drill.verify', 'drill.health'] as readonly string[] },
+  /** Every action heartbeats each second: a dead worker is noticed within this, not at the step timeout. */
+  heartbeatTimeout: '30s',
 } as const;
 
 export function actionOptions(step: ActionStep, phase: 'steps' | 'rollback'): ActivityOptions {
-  const heartbeats = PRESETS.heartbeat.actions.includes(step.action);
   return {
     activityId: `${phase}:${step.id}`,
     startToCloseTimeout: step.timeout ? durationMs(step.timeout) : PRESETS.action.timeoutMs,
     retry: { ...PRESETS.actionRetry, maximumAttempts: (step.retries ?? PRESETS.action.retries) + 1 },
-    heartbeatTimeout: heartbeats ? PRESETS.heartbeat.timeout : undefined,
-    // A cancelled restore must have stopped before the rollback drops what it was writing into;
-    // these actions hear of the cancellation at their next heartbeat.
-    cancellationType: heartbeats ? ActivityCancellationType.WAIT_CANCELLATION_COMPLETED : ActivityCancellationType.TRY_CANCEL,
+    heartbeatTimeout: PRESETS.heartbeatTimeout,
+    // An abort or skip waits until the action has really stopped: what it may have changed is
+    // known before the compensations run.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   };
 }

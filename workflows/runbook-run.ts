@@ -1,16 +1,20 @@
-import { CancellationScope, condition, isCancellation, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import { CancellationScope, condition, isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.ts';
 import type { ActionRequest } from '../activities/types.ts';
 import { failedAssertions } from '../definitions/assertions.ts';
 import { durationMs } from '../definitions/duration.ts';
 import type { ActionStep, ApprovalStep, PauseStep, Runbook, Step } from '../definitions/schema.ts';
 import { render } from '../definitions/templates.ts';
-import { FINISHED, type ApprovalDecision, type ControlRequest, type RunbookRunInput, type RunKind, type RunState, type RunStatus, type StepState } from './definitions.ts';
-import { describeFailure, StepFailure } from './failures.ts';
+import {
+  FINISHED,
+  type ApprovalDecision, type Channel, type ControlRequest, type RunbookRunInput, type RunKind, type RunState, type RunStatus, type StepState,
+} from './definitions.ts';
+import { describeFailure, interruptedDetails, StepFailure } from './failures.ts';
 import { actionOptions, PRESETS } from './presets.ts';
+import { AuditProjection } from './projection.ts';
 
 type Activities = ReturnType<typeof createActivities>;
-const { recordEvent } = proxyLocalActivities<Activities>(PRESETS.auditWrite);
+const { preflight } = proxyActivities<Activities>(PRESETS.preflight);
 
 type Phase = StepState['phase'];
 
@@ -22,31 +26,45 @@ export interface RunOptions {
    */
   verdict?: (state: RunState) => string | undefined;
 }
-type Outcome = { kind: 'succeeded' | 'skipped' | 'aborted' } | { kind: 'failed'; reason: string };
+/** `maybeApplied`: the step was stopped while its action ran; its compensation must run. */
+type Outcome = { kind: 'succeeded' | 'skipped' | 'aborted'; maybeApplied?: boolean } | { kind: 'failed'; reason: string };
 
 const START_EVENT = { action: 'step.started', approval: 'approval.requested', pause: 'pause.started' } as const;
 const END_EVENT = { action: 'step.succeeded', approval: undefined, pause: 'pause.ended' } as const;
 
 const now = () => new Date().toISOString();
 
+interface RecordOptions {
+  actor?: string;
+  channel?: Channel;
+  stepId?: string;
+  detail?: Record<string, unknown>;
+  approval?: ApprovalDecision;
+}
+
 /**
- * One run of a runbook: the steps in order, then, on failure or abort, the compensations of the
- * steps that succeeded, in reverse. Controls (controls.ts) change the fields marked "control".
+ * One run of a runbook: pre-flight, the steps in order, then, on failure or abort, the
+ * compensations of the steps that succeeded or were interrupted, in reverse. Controls
+ * (controls.ts) change the fields marked "control"; a control still being judged holds the next
+ * side effect back, so whatever it decides is honoured first.
  */
 export class RunbookRun {
   readonly state: RunState;
   readonly runbook: Runbook;
   /** control: decisions on approval gates, by step id. */
   readonly decisions = new Map<string, ApprovalDecision>();
+  /** Gates that closed without a decision, and why: a late approval is refused, not acknowledged. */
+  readonly closedGates = new Map<string, string>();
   /** control: steps someone asked to skip. */
   readonly skipRequests = new Map<string, ControlRequest>();
   /** control: set once someone aborts. */
   abortRequest?: ControlRequest;
   /** control: ends the current pause step early. */
   resumeRequested = false;
+  readonly projection: AuditProjection;
+  private pendingControls = 0;
   private stepScope?: CancellationScope;
   private seq = 0;
-  private writes: Promise<void> = Promise.resolve();
   private readonly results: Record<string, unknown> = {};
 
   constructor(readonly input: RunbookRunInput, runId: string, readonly options: RunOptions = { kind: 'runbook' }) {
@@ -63,7 +81,9 @@ export class RunbookRun {
       startedAt: now(),
       steps: spec.steps.map((step) => initialState(step, 'steps')),
       rollback: [],
+      pauses: [],
     };
+    this.projection = new AuditProjection(() => ({ kind: this.options.kind, state: this.state }));
   }
 
   get finished(): boolean {
@@ -86,46 +106,82 @@ export class RunbookRun {
     this.stepScope?.cancel();
   }
 
-  /**
-   * Writes one audit event together with the run's state as it is now. Writes go one at a time,
-   * in seq order: two local activities in flight at once resolve in completion order when first
-   * run but in seq order on replay, which would reorder what the handlers and the loop do next.
-   */
-  record(action: string, options: { actor?: string; stepId?: string; detail?: Record<string, unknown>; approval?: ApprovalDecision } = {}): Promise<void> {
-    const event = { runId: this.state.runId, seq: ++this.seq, at: now(), actor: options.actor ?? 'golive', action, stepId: options.stepId, detail: options.detail };
-    const state = JSON.parse(JSON.stringify(this.state)) as RunState;
-    const write = this.writes.then(() => recordEvent({ event, run: { kind: this.options.kind, state }, approval: options.approval }));
-    this.writes = write.catch(() => undefined);
-    return write;
+  /** Runs a control's judgement; until it settles, the run starts no new side effect. */
+  async judging<T>(work: () => Promise<T>): Promise<T> {
+    this.pendingControls += 1;
+    try {
+      return await work();
+    } finally {
+      this.pendingControls -= 1;
+    }
+  }
+
+  /** Appends one audit event with the run's state as it is now; written to Postgres in the background. */
+  record(action: string, options: RecordOptions = {}): void {
+    const event = { runId: this.state.runId, seq: ++this.seq, at: now(), actor: options.actor ?? 'golive', channel: options.channel, action, stepId: options.stepId, detail: options.detail };
+    this.projection.append(event, options.approval);
   }
 
   async execute(): Promise<void> {
     const { spec } = this.runbook;
-    await this.record('run.started', {
+    this.record('run.started', {
       actor: this.input.requestedBy,
-      detail: { source: this.input.source, strategy: spec.strategy, objectives: spec.objectives },
+      channel: this.input.channel,
+      detail: { source: this.input.source, comment: this.input.comment, strategy: spec.strategy, objectives: spec.objectives },
     });
     const compensations = spec.rollback.filter((step) => step.compensates === undefined);
     let failure: string | undefined;
     try {
-      for (const step of spec.steps) {
-        await this.holdWhilePaused();
+      failure = await this.preflight();
+      for (const step of failure === undefined ? spec.steps : []) {
+        await this.beforeSideEffect();
         if (this.abortRequest) break;
         const outcome = await this.runStep(step, 'steps');
-        if (outcome.kind === 'succeeded') compensations.push(...spec.rollback.filter((undo) => undo.compensates === step.id));
+        if (outcome.kind === 'succeeded' || (outcome.kind !== 'failed' && outcome.maybeApplied)) {
+          compensations.push(...spec.rollback.filter((undo) => undo.compensates === step.id));
+        }
         if (outcome.kind === 'failed') failure = `step ${step.id} failed: ${outcome.reason}`;
         if (outcome.kind === 'failed' || outcome.kind === 'aborted') break;
       }
     } catch (error) {
       if (!isCancellation(error)) throw error;
-      this.abortRequest ??= { actor: 'temporal', comment: 'the workflow was cancelled' };
+      this.abortRequest ??= { actor: 'temporal', channel: 'cli', comment: 'the workflow was cancelled' };
     }
     const verdict = failure === undefined && !this.abortRequest ? this.options.verdict?.(this.state) : undefined;
     if (verdict !== undefined) {
-      await this.record('run.verdict', { detail: { reason: verdict } });
+      this.record('run.verdict', { detail: { reason: verdict } });
       failure = verdict;
     }
     await CancellationScope.nonCancellable(() => this.finish(failure, verdict === undefined ? compensations.reverse() : []));
+  }
+
+  /** Every target resolves on the worker and every gate has an approver, or the run fails before any step. */
+  private async preflight(): Promise<string | undefined> {
+    const gates = this.runbook.spec.steps.flatMap((step) => (step.kind === 'approval' ? [{ stepId: step.id, approvers: step.approval.approvers }] : []));
+    try {
+      const checked = await preflight({ runId: this.state.runId, requestedBy: this.state.requestedBy, targets: this.runbook.spec.targets, gates });
+      this.record('run.preflight', { detail: { ok: true, ...checked } });
+      return undefined;
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      const reason = `pre-flight failed before any step ran: ${describeFailure(error)}`;
+      this.record('run.preflight', { detail: { ok: false, error: reason } });
+      return reason;
+    }
+  }
+
+  /** Controls being judged land first; a paused run waits here. */
+  private async beforeSideEffect(): Promise<void> {
+    await condition(() => this.pendingControls === 0);
+    if (this.state.paused && !this.abortRequest) {
+      this.state.status = 'paused';
+      const span = { from: now() };
+      this.state.pauses.push(span);
+      await condition(() => !this.state.paused || this.abortRequest !== undefined);
+      Object.assign(span, { to: now() });
+      this.state.status = 'running';
+      await condition(() => this.pendingControls === 0);
+    }
   }
 
   private async finish(failure: string | undefined, compensations: Step[]): Promise<void> {
@@ -141,37 +197,30 @@ export class RunbookRun {
     this.state.status = status;
     this.state.currentStep = undefined;
     this.state.finishedAt = now();
-    await this.record('run.finished', { detail: { status, reason: this.state.reason } });
+    this.record('run.finished', { detail: { status, reason: this.state.reason } });
   }
 
   private async rollback(compensations: Step[]): Promise<void> {
     this.state.status = 'rolling-back';
     this.state.paused = false;
-    await this.record('rollback.started', { detail: { steps: compensations.map((step) => step.id) } });
+    this.record('rollback.started', { detail: { steps: compensations.map((step) => step.id) } });
     const failed: string[] = [];
     for (const step of compensations) {
       const outcome = await this.runStep(step, 'rollback');
       if (outcome.kind === 'failed') failed.push(`${step.id}: ${outcome.reason}`);
     }
     if (failed.length > 0) this.state.reason = `${this.state.reason}; rollback incomplete (${failed.join('; ')})`;
-    await this.record('rollback.finished', { detail: { failed } });
-  }
-
-  private async holdWhilePaused(): Promise<void> {
-    if (!this.state.paused || this.abortRequest) return;
-    this.state.status = 'paused';
-    await condition(() => !this.state.paused || this.abortRequest !== undefined);
-    this.state.status = 'running';
+    this.record('rollback.finished', { detail: { failed } });
   }
 
   private async runStep(step: Step, phase: Phase): Promise<Outcome> {
     const stepState = this.stepState(step, phase);
     const skip = this.skipRequests.get(step.id);
-    if (skip) return this.markSkipped(stepState, skip);
+    if (skip) return this.markSkipped(step, stepState, skip);
     Object.assign(stepState, { status: step.kind === 'action' ? 'running' : 'waiting', startedAt: now() });
     this.state.currentStep = step.id;
     if (phase === 'steps') this.state.status = { action: 'running', approval: 'waiting-approval', pause: 'paused' }[step.kind] as RunStatus;
-    await this.record(START_EVENT[step.kind], { stepId: step.id, detail: startDetail(step) });
+    this.record(START_EVENT[step.kind], { stepId: step.id, detail: startDetail(step) });
     const scope = new CancellationScope();
     this.stepScope = scope;
     try {
@@ -179,7 +228,7 @@ export class RunbookRun {
       this.results[step.id] = result;
       this.close(stepState, 'succeeded', { result });
       const end = END_EVENT[step.kind];
-      if (end) await this.record(end, { stepId: step.id, detail: { durationMs: stepState.durationMs } });
+      if (end) this.record(end, { stepId: step.id, detail: { durationMs: stepState.durationMs } });
       return { kind: 'succeeded' };
     } catch (error) {
       return this.stepEndedEarly(step, stepState, error);
@@ -189,25 +238,35 @@ export class RunbookRun {
     }
   }
 
-  private async stepEndedEarly(step: Step, stepState: StepState, error: unknown): Promise<Outcome> {
+  private stepEndedEarly(step: Step, stepState: StepState, error: unknown): Outcome {
     if (isCancellation(error)) {
+      // What an interrupted action knew (the state it changed from) is its result for the compensation.
+      const known = interruptedDetails(error);
+      if (known !== undefined) this.results[step.id] = known;
       const skip = this.skipRequests.get(step.id);
-      if (skip) return this.markSkipped(stepState, skip);
-      if (!this.abortRequest) throw error;
-      this.close(stepState, 'failed', { error: `interrupted: run aborted by ${this.abortRequest.actor}` });
-      await this.record('step.interrupted', { stepId: step.id, actor: this.abortRequest.actor });
+      if (skip) return this.markSkipped(step, stepState, skip, step.kind === 'action');
+      this.abortRequest ??= { actor: 'temporal', channel: 'cli', comment: 'the workflow was cancelled' };
+      const { actor } = this.abortRequest;
+      if (step.kind === 'action') {
+        this.close(stepState, 'interrupted', { error: `interrupted by the abort of ${actor}: it may have applied its change, so its compensation runs` });
+        this.record('step.interrupted', { stepId: step.id, actor, detail: { maybeApplied: true } });
+        return { kind: 'aborted', maybeApplied: true };
+      }
+      this.close(stepState, 'failed', { error: `closed: run aborted by ${actor}` });
+      this.record('step.interrupted', { stepId: step.id, actor });
       return { kind: 'aborted' };
     }
     const reason = describeFailure(error);
     this.close(stepState, 'failed', { error: reason });
-    if (!(error instanceof StepFailure && error.recorded)) await this.record('step.failed', { stepId: step.id, detail: { error: reason } });
+    if (!(error instanceof StepFailure && error.recorded)) this.record('step.failed', { stepId: step.id, detail: { error: reason } });
     return { kind: 'failed', reason };
   }
 
-  private async markSkipped(stepState: StepState, request: ControlRequest): Promise<Outcome> {
-    this.close(stepState, 'skipped', { actor: request.actor, comment: request.comment });
-    await this.record('step.skipped', { stepId: stepState.id, actor: request.actor, detail: { comment: request.comment } });
-    return { kind: 'skipped' };
+  private markSkipped(step: Step, stepState: StepState, request: ControlRequest, whileRunning = false): Outcome {
+    const note = whileRunning ? 'skipped while it ran: it may have applied its change, so its compensation runs if the run rolls back' : undefined;
+    this.close(stepState, 'skipped', { actor: request.actor, comment: request.comment, error: note });
+    this.record('step.skipped', { stepId: step.id, actor: request.actor, channel: request.channel, detail: { comment: request.comment, maybeApplied: whileRunning } });
+    return { kind: 'skipped', maybeApplied: whileRunning };
   }
 
   private close(stepState: StepState, status: StepState['status'], fields: Partial<StepState>): void {
@@ -242,7 +301,7 @@ export class RunbookRun {
       stepId: step.id,
       idempotencyKey,
       target: step.target === undefined ? undefined : { name: step.target, spec: targets[step.target]! },
-      targets: referencedTargets(step, targets),
+      targets: Object.fromEntries(step.targetRefs.map((name) => [name, targets[name]!])),
       with: render(step.with, {
         run: { id: this.state.runId, requestedBy: this.state.requestedBy },
         step: { id: step.id },
@@ -259,23 +318,31 @@ export class RunbookRun {
 
   private async awaitApproval(step: ApprovalStep): Promise<unknown> {
     const decided = await condition(() => this.decisions.has(step.id), durationMs(step.approval.timeout));
-    if (!decided) {
-      await this.record('approval.timed-out', { stepId: step.id, detail: { timeout: step.approval.timeout } });
+    const decision = this.decisions.get(step.id);
+    if (!decided && !decision) {
+      // Closed before anything else runs: an approval still being judged is refused.
+      this.closedGates.set(step.id, `it timed out at ${now()} after ${step.approval.timeout} without a decision`);
+      this.record('approval.timed-out', { stepId: step.id, detail: { timeout: step.approval.timeout } });
       throw new StepFailure(`approval gate ${step.id} had no decision within ${step.approval.timeout}`, true);
     }
-    const decision = this.decisions.get(step.id)!;
-    if (decision.decision === 'rejected') {
-      throw new StepFailure(`rejected by ${decision.actor}${decision.comment ? `: ${decision.comment}` : ''}`, true);
+    if (decision!.decision === 'rejected') {
+      throw new StepFailure(`rejected by ${decision!.actor}${decision!.comment ? `: ${decision!.comment}` : ''}`, true);
     }
-    return { approvedBy: decision.actor, comment: decision.comment };
+    return { approvedBy: decision!.actor, comment: decision!.comment };
   }
 
   private async awaitPause(step: PauseStep): Promise<unknown> {
     this.resumeRequested = false;
     const limit = step.pause.duration === undefined ? undefined : durationMs(step.pause.duration);
-    const resumed = await condition(() => this.resumeRequested, limit);
-    this.resumeRequested = false;
-    return { resumedEarly: limit === undefined ? true : resumed };
+    const span = { from: now(), stepId: step.id };
+    this.state.pauses.push(span);
+    try {
+      const resumed = await condition(() => this.resumeRequested, limit);
+      return { resumedEarly: limit === undefined ? true : resumed };
+    } finally {
+      Object.assign(span, { to: now() });
+      this.resumeRequested = false;
+    }
   }
 }
 
@@ -284,11 +351,7 @@ function initialState(step: Step, phase: Phase): StepState {
 }
 
 function startDetail(step: Step): Record<string, unknown> | undefined {
-  if (step.kind === 'approval') return { approvers: step.approval.approvers, timeout: step.approval.timeout };
+  if (step.kind === 'approval') return { approvers: step.approval.approvers, timeout: step.approval.timeout, message: step.approval.message };
   if (step.kind === 'pause') return { duration: step.pause.duration ?? 'until resumed', reason: step.pause.reason };
   return { action: step.action, target: step.target };
-}
-
-function referencedTargets(step: ActionStep, targets: Runbook['spec']['targets']): ActionRequest['targets'] {
-  return Object.fromEntries(step.targetRefs.map((name) => [name, targets[name]!]));
 }

@@ -34,10 +34,11 @@ async function updateCapacity(client: AutoScalingClient, call: ActionCall<'autos
   if (!found) throw businessFailure(`${context}: no Auto Scaling group named ${group}`, 'NotFound');
   const current: Capacity = { desired: found.DesiredCapacity ?? 0, min: found.MinSize ?? 0, max: found.MaxSize ?? 0 };
   const previous = previousAttempt(z.object({ previous: Capacity }))?.previous ?? current;
+  // Known before anything changes: a retry, or the compensation of an interrupted step, restores it.
+  heartbeat({ previous });
   const wanted: Capacity = { desired: call.input.desired, min: call.input.min ?? current.min, max: call.input.max ?? current.max };
   checkCapacity(wanted, context);
   if (JSON.stringify(current) === JSON.stringify(wanted)) return { previous, ...wanted, changed: false };
-  heartbeat({ previous });
   await send(context, (abortSignal) =>
     client.send(new UpdateAutoScalingGroupCommand({
       AutoScalingGroupName: group,

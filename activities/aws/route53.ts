@@ -52,12 +52,13 @@ async function upsert(client: Route53Client, call: ActionCall<'route53.upsert-re
   );
   const current = existing ? recordState(existing) : null;
   const previous = previousAttempt(RememberedRecord)?.previous ?? current;
+  // Known before anything changes: a retry, or the compensation of an interrupted step, restores it.
+  heartbeat({ previous });
   const values = call.input.values.map((value) => recordValue(type, value));
   const wanted: RecordState = { values, ttl, weight: weight ?? null };
   if (current !== null && JSON.stringify(current) === JSON.stringify(wanted)) {
     return { changeId: null, status: 'INSYNC', previous, changed: false };
   }
-  heartbeat({ previous });
   const recordSet = { Name: name, Type: type, TTL: ttl, ResourceRecords: values.map((Value) => ({ Value })), SetIdentifier: setIdentifier, Weight: weight };
   const changed = await send(context, (abortSignal) =>
     client.send(new ChangeResourceRecordSetsCommand({

@@ -14,7 +14,8 @@ import { FINGERPRINT_SESSIONS, fingerprintTables, listUserTables, prepareSession
  * Checks a restored copy against its backup's manifest: every table there, the same row
  * counts, the same sample fingerprints. All problems are collected and reported together.
  * Then reads the newest committed timestamp in the copy: the newest heartbeat when the source
- * had golive's heartbeat table, else the backup's snapshot time.
+ * had golive's heartbeat table, else the backup's snapshot time. Both are reported, so the
+ * drill's measurement can tell a stopped heartbeat writer (definitions/drill-measure.ts).
  */
 export async function verify(call: ActionCall<'drill.verify'>) {
   const server = stepTarget(call, 'postgres');
@@ -37,6 +38,7 @@ export async function verify(call: ActionCall<'drill.verify'>) {
       sampledRows: found.reduce((total, table) => total + table.sample.rows, 0),
       newestCommit: newestHeartbeat ?? manifest.snapshotAt,
       rpoSource: newestHeartbeat === undefined ? ('snapshot' as const) : ('heartbeat' as const),
+      newestHeartbeat: newestHeartbeat ?? null,
       snapshotAt: manifest.snapshotAt,
     };
   }, database);

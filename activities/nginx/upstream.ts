@@ -3,8 +3,9 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { stepTarget, type ActionCall, type ResolvedTarget } from '../call.ts';
-import { heartbeat, previousAttempt } from '../context.ts';
+import { cancellationSignal, heartbeat, previousAttempt } from '../context.ts';
 import { businessFailure } from '../../definitions/failures.ts';
+import type { ActionDeps } from '../types.ts';
 
 interface UpstreamBlock {
   servers: string[];
@@ -53,11 +54,18 @@ async function replaceFile(file: string, text: string | undefined): Promise<void
   await rename(temporary, file);
 }
 
-function nginx(target: ResolvedTarget<'nginx'>, args: string[]): Promise<void> {
-  const { binary, prefix, config } = target.spec;
+/** The worker has no nginx where its configuration says. */
+class NginxMissing extends Error {
+  override name = 'NginxMissing';
+}
+
+/** Runs the worker's nginx (never one a runbook names) against the target's prefix and config. */
+function nginx(binary: string, target: ResolvedTarget<'nginx'>, args: string[]): Promise<void> {
+  const { prefix, config } = target.spec;
   return new Promise((done, fail) => {
     execFile(binary, ['-p', resolve(prefix), '-c', config, '-e', 'stderr', ...args], { timeout: 30_000 }, (error, _stdout, stderr) => {
       if (!error) return done();
+      if (error.code === 'ENOENT') return fail(new NginxMissing(`no nginx at ${binary} on this worker (GOLIVE_NGINX_BIN)`, { cause: error }));
       fail(new Error(stderr.trim() || error.message, { cause: error }));
     });
   });
@@ -70,7 +78,8 @@ const Remembered = z.object({ previous: z.array(z.string()) });
  * A config nginx rejects is rolled back and fails the step. Switching to the servers already
  * there reloads nothing; a retry reports the servers from before this step's first attempt.
  */
-export async function switchUpstream(call: ActionCall<'nginx.switch-upstream'>) {
+export async function switchUpstream(call: ActionCall<'nginx.switch-upstream'>, deps: Pick<ActionDeps, 'nginxBin'> = {}) {
+  const binary = deps.nginxBin ?? 'nginx';
   const target = stepTarget(call, 'nginx');
   const { upstream, servers } = call.input;
   const context = `nginx.switch-upstream ${target.name} (upstream ${upstream})`;
@@ -78,17 +87,24 @@ export async function switchUpstream(call: ActionCall<'nginx.switch-upstream'>) 
   const before = await readIfPresent(file);
   const current = before === undefined ? undefined : parseUpstream(before, upstream);
   const previous = previousAttempt(Remembered)?.previous ?? current?.servers ?? [];
-  if (current !== undefined && sameServers(current.servers, servers)) return { previous, servers, changed: false };
+  // Known before anything changes: a retry, or the compensation of an interrupted step, restores it.
   heartbeat({ previous });
+  if (current !== undefined && sameServers(current.servers, servers)) return { previous, servers, changed: false };
   await replaceFile(file, writeUpstream(before ?? '', upstream, servers, current?.directives));
   try {
-    await nginx(target, ['-t', '-q']);
+    await nginx(binary, target, ['-t', '-q']);
   } catch (error) {
     await replaceFile(file, before);
+    if (error instanceof NginxMissing) throw businessFailure(`${context}: ${error.message}; the previous file is back`, 'NotFound');
     throw businessFailure(`${context}: nginx -t rejected the new upstream, the previous file is back: ${errorText(error)}`, 'ConfigInvalid');
   }
+  // The last moment to stop with nothing changed: an interrupted step leaves nginx as it was.
+  if (cancellationSignal()?.aborted) {
+    await replaceFile(file, before);
+    return { previous, servers: previous, changed: false };
+  }
   try {
-    await nginx(target, ['-s', 'reload']);
+    await nginx(binary, target, ['-s', 'reload']);
   } catch (error) {
     await replaceFile(file, before);
     throw new Error(`${context}: nginx -s reload failed (is nginx running with prefix ${target.spec.prefix}?): ${errorText(error)}`);

@@ -10,21 +10,19 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { parseRoles } from '../../definitions/roles.ts';
 import { sendControl, waitForState } from '../../runtime/runs.ts';
 import { WORKFLOWS_PATH } from '../../runtime/workflows-path.ts';
 import { startTemporalDevServer } from '../../stack/temporal.ts';
 import { loadToolchain, requireTool } from '../../stack/toolchain.ts';
 import type { RunStore } from '../../store/runs.ts';
 import { BACKUP_WORKFLOW, DRILL_WORKFLOW, RUNBOOK_WORKFLOW, type DrillRunInput, type RunbookRunInput } from '../../workflows/definitions.ts';
-import { fakeActions, runbook } from '../support/engine.ts';
+import { fakeActions, runbook, engineActivities } from '../support/engine.ts';
 
-const roles = parseRoles('rita=release-manager,ivan=incident-commander');
 const taskQueue = 'record-histories';
 const noop = (id: string, extra: Record<string, unknown> = {}) => ({ id, action: 'noop', ...extra });
 const gate = { id: 'approve', approval: { approvers: ['incident-commander'], timeout: '1h' } };
 const unusedStore: RunStore = {
-  record: async () => {},
+  project: async () => {},
   listRuns: async () => [],
   countByStatus: async () => ({}),
   getRun: async () => undefined,
@@ -46,15 +44,12 @@ const worker = await Worker.create({
   connection: await NativeConnection.connect({ address: server.address }),
   taskQueue,
   workflowsPath: WORKFLOWS_PATH,
-  activities: {
+  activities: engineActivities(unusedStore, {
     ...fakeActions([], new Set(['fails'])),
     // A restored copy whose newest commit is old: the drill misses its RPO objective.
     'drill.verify': async () => ({ newestCommit: '2026-01-01T00:00:00.000Z', rpoSource: 'snapshot' }),
     'drill.health': async () => ({ passedAt: new Date().toISOString(), attempts: 1 }),
-    recordEvent: async () => {},
-    recordDrill: async () => {},
-    notifyDrill: async () => {},
-  },
+  }, { env: { SOURCE_URL: 'postgres://source', SERVER_URL: 'postgres://server' } }),
 });
 const wanted = process.argv.slice(2);
 
@@ -71,7 +66,7 @@ const protectedRunbook = runbook({
 });
 
 async function record(name: string, spec: Record<string, unknown>, drive: (runId: string) => Promise<void>): Promise<void> {
-  const input: RunbookRunInput = { runbook: runbook(spec), requestedBy: 'rita', roles };
+  const input: RunbookRunInput = { runbook: runbook(spec), requestedBy: 'rita', channel: 'cli' };
   await recordWorkflow(name, RUNBOOK_WORKFLOW, input, drive);
 }
 
@@ -85,11 +80,11 @@ async function recordWorkflow(name: string, type: string, input: RunbookRunInput
   console.log(`recorded ${name}`);
 }
 
-const stack = { client, store: unusedStore };
+const stack = { client, store: unusedStore, taskQueue };
 await worker.runUntil(async () => {
   await record('approved-run', { steps: [noop('before'), gate, { id: 'hold', pause: { duration: '1s' } }, noop('after')] }, async (runId) => {
     await waitForState(client, runId, (state) => state.status === 'waiting-approval');
-    await sendControl(stack, runId, 'approve', { actor: 'ivan', comment: 'go' });
+    await sendControl(stack, runId, 'approve', { actor: 'ivan', channel: 'cli', comment: 'go' });
   });
   await record('failed-run-rolled-back', {
     steps: [noop('first'), noop('second'), noop('fails')],
@@ -97,12 +92,12 @@ await worker.runUntil(async () => {
   }, async () => {});
   await record('aborted-run', { steps: [noop('one'), { id: 'wait', pause: {} }, noop('two')], rollback: [noop('undo-one', { compensates: 'one' })] }, async (runId) => {
     await waitForState(client, runId, (state) => state.currentStep === 'wait');
-    await sendControl(stack, runId, 'pause', { actor: 'ivan' });
-    await sendControl(stack, runId, 'skip', { actor: 'ivan', stepId: 'wait' });
+    await sendControl(stack, runId, 'pause', { actor: 'ivan', channel: 'cli' });
+    await sendControl(stack, runId, 'skip', { actor: 'ivan', channel: 'cli', stepId: 'wait' });
     await waitForState(client, runId, (state) => state.status === 'paused');
-    await sendControl(stack, runId, 'abort', { actor: 'ivan', comment: 'recorded abort' });
+    await sendControl(stack, runId, 'abort', { actor: 'ivan', channel: 'cli', comment: 'recorded abort' });
   });
-  const protection: DrillRunInput = { runbook: protectedRunbook, requestedBy: 'rita', roles: {}, trigger: 'manual' };
+  const protection: DrillRunInput = { runbook: protectedRunbook, requestedBy: 'rita', channel: 'cli', trigger: 'manual' };
   await recordWorkflow('backup-run', BACKUP_WORKFLOW, protection);
   await recordWorkflow('drill-missed-rpo', DRILL_WORKFLOW, protection);
 });

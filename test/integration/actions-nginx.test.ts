@@ -2,12 +2,14 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseInput } from '../../activities/call.ts';
+import { switchUpstream } from '../../activities/nginx/upstream.ts';
 import { loadToolchain, requireTool } from '../../stack/toolchain.ts';
 import { actionRequest, testActivities } from '../support/actions.ts';
 import { startNginx, type NginxFixture } from '../support/nginx.ts';
 import { until } from '../support/poll.ts';
 
-const activities = testActivities();
+let activities: ReturnType<typeof testActivities>;
 let nginx: NginxFixture;
 
 const switchTo = (servers: string[]) =>
@@ -28,6 +30,7 @@ async function consecutiveAnswers(backend: string, count = 5): Promise<void> {
 
 beforeAll(async () => {
   nginx = await startNginx(requireTool(loadToolchain(), 'nginx'));
+  activities = testActivities({}, { nginxBin: nginx.binary });
 });
 
 afterAll(async () => {
@@ -75,5 +78,21 @@ describe('nginx.switch-upstream', () => {
   it('rolls back by switching to the reported previous servers', async () => {
     await activities['nginx.switch-upstream'](switchTo([nginx.backends.blue.address]));
     await consecutiveAnswers('blue');
+  });
+
+  it('runs the nginx the worker is configured with (ActionDeps.nginxBin), never one the target names', async () => {
+    const request = switchTo([nginx.backends.green.address]);
+    const file = join(nginx.target.prefix, nginx.target.upstreamFile);
+    const before = await readFile(file, 'utf8');
+    const elsewhere = switchUpstream(parseInput('nginx.switch-upstream', request, {}), { nginxBin: '/nonexistent/nginx' });
+    await expect(elsewhere).rejects.toMatchObject({
+      type: 'NotFound',
+      nonRetryable: true,
+      message: 'nginx.switch-upstream edge (upstream app): no nginx at /nonexistent/nginx on this worker (GOLIVE_NGINX_BIN); the previous file is back',
+    });
+    expect(await readFile(file, 'utf8')).toBe(before);
+    const configured = await switchUpstream(parseInput('nginx.switch-upstream', request, {}), { nginxBin: nginx.binary });
+    expect(configured).toMatchObject({ servers: [nginx.backends.green.address], changed: true });
+    await consecutiveAnswers('green');
   });
 });

@@ -48,5 +48,5 @@ it('backs up, restores and verifies 180,000 rows: every row count and sample', a
   const input = { store: 'vault', service: 'shop', backupId: 'big-1', database: copy };
   expect(await restoreBackup(deps, call('backup.restore', input, server))).toEqual({ database: copy, backupId: 'big-1', tables: 2 });
   const verified = await verify(call('drill.verify', input, server));
-  expect(verified).toEqual({ backupId: 'big-1', tables: 2, rows: 180_000, sampledRows: 2000, newestCommit: taken.snapshotAt, rpoSource: 'snapshot', snapshotAt: taken.snapshotAt });
+  expect(verified).toEqual({ backupId: 'big-1', tables: 2, rows: 180_000, sampledRows: 2000, newestCommit: taken.snapshotAt, newestHeartbeat: null, rpoSource: 'snapshot', snapshotAt: taken.snapshotAt });
 });

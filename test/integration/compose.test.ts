@@ -27,6 +27,7 @@ const Service = z.object({
   restart: z.string().optional(),
   healthcheck: z.object({ test: z.array(z.string()) }).optional(),
   volumes: z.array(z.string()).optional(),
+  ports: z.array(z.string()).optional(),
 });
 const ComposeFile = z.object({ services: z.record(z.string(), Service), volumes: z.record(z.string(), z.unknown()).optional() });
 type ComposeFile = z.infer<typeof ComposeFile>;
@@ -90,6 +91,13 @@ describe('docker-compose.yml', () => {
       expect(service?.environment?.GOLIVE_LOG_LEVEL).toBe('info');
     }
     expect(server?.healthcheck?.test.join(' ')).toContain('/healthz');
+  });
+
+  it('publishes every port on loopback only, the golive server among them', async () => {
+    const { services } = await resolvedConfig();
+    const published = Object.entries(services).flatMap(([name, service]) => (service.ports ?? []).map((port) => `${name} ${port}`));
+    expect(published).toContain('golive-server 127.0.0.1:8080:8080/tcp');
+    expect(published.filter((entry) => !/^\S+ 127\.0\.0\.1:\d+:\d+(\/tcp)?$/.test(entry))).toEqual([]);
   });
 
   it('keeps database state in named volumes', async () => {

@@ -73,7 +73,8 @@ describe('golive backup run and golive drill run', () => {
     const drill = await golive(['drill', 'run', file], { env });
     expect(drill.code, drill.stderr).toBe(0);
     expect(drill.stdout).toMatch(/drill orders-cli-drill-\S+: PASSED/);
-    expect(drill.stdout).toMatch(/RPO\s+measured \d+\.\ds \(newest snapshot [^)]+\)\s+objective 1h\s+met/);
+    expect(drill.stdout).toMatch(/RPO\s+measured \d+\.\ds \(newest snapshot [^)]+, source clock\)\s+objective 1h\s+met/);
+    expect(drill.stdout).toMatch(/disaster declared \(T_d\) \S+ \S+Z on the worker clock \(source clock [+-][\d.]+m?s\), recovered/);
     expect(drill.stdout).toMatch(/RTO\s+measured \d+\.\ds\s+objective 1h\s+met/);
     expect(drill.stdout).toMatch(/smoke-orders\s+succeeded/);
 

@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createRoleDirectory } from '../../runtime/roles.ts';
 import { createActivities } from '../../activities/index.ts';
 import { createNotifier } from '../../activities/notify/slack.ts';
 import { migrate } from '../../store/migrate.ts';
@@ -40,7 +41,8 @@ beforeEach(() => {
 /** The worker's activities with a real store and a notifier posting to `channel` (one try per activity attempt). */
 function activities(channel: string) {
   return createActivities({
-    store: createPgRunStore(pool),
+    store: createPgRunStore(pool, store),
+    roles: createRoleDirectory({}),
     actions: { env: {}, pgBin: '' },
     drills: store,
     notifier: createNotifier({ slack: { token: TOKEN, channel, apiUrl: slack.apiUrl }, logger: pino({ level: 'silent' }), maxAttempts: 1 }),
@@ -52,8 +54,8 @@ const posted = () => slack.received.filter((request) => request.path === '/api/c
 describe('notifyDrill', () => {
   it('posts a drill result once when the activity runs again after the post landed', async () => {
     const record = drillRecord({ runId: 'orders-drill-notice-1', service: 'orders', finishedAt });
-    const { recordDrill, notifyDrill } = activities('C-drills');
-    await recordDrill(record);
+    const { notifyDrill } = activities('C-drills');
+    await store.recordDrill(record);
     await notifyDrill(record);
     await notifyDrill(record);
     expect(posted()).toEqual([expect.objectContaining({ channel: 'C-drills' })]);
@@ -62,8 +64,8 @@ describe('notifyDrill', () => {
 
   it('posts again after a try Slack refused, then never again', async () => {
     const record = drillRecord({ runId: 'orders-drill-notice-2', service: 'orders', finishedAt, status: 'failed', reason: 'health check did not pass within 5m' });
-    const { recordDrill, notifyDrill } = activities('C-flaky');
-    await recordDrill(record);
+    const { notifyDrill } = activities('C-flaky');
+    await store.recordDrill(record);
     await expect(notifyDrill(record)).rejects.toThrow(
       'cannot post the orders drill result (run orders-drill-notice-2) to Slack channel C-flaky: Slack answered HTTP 503 (gave up after 1 attempt)',
     );

@@ -6,11 +6,12 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startHttpServer, type HttpServer } from '../../server/http.ts';
-import type { ServerDeps } from '../../server/routes.ts';
+import type { ServerDeps } from '../../server/deps.ts';
+import { createPgIdentityStore, type IdentityStore } from '../../store/identity.ts';
 import { migrate } from '../../store/migrate.ts';
 import { createPgProtectionStore, type ProtectionStore } from '../../store/protection.ts';
 import { createPgRunStore, type RunStore } from '../../store/runs.ts';
-import type { RecordEventInput } from '../../workflows/definitions.ts';
+import type { ProjectionBatch } from '../../workflows/definitions.ts';
 import { createTestDatabase } from '../support/db.ts';
 import { backupEntry, drillRecord, protectedRunbookText } from '../support/protection-records.ts';
 import { scriptedRun, type ScriptedRun } from '../support/runs.ts';
@@ -19,6 +20,8 @@ let database: Awaited<ReturnType<typeof createTestDatabase>>;
 let pool: pg.Pool;
 let store: RunStore;
 let protection: ProtectionStore;
+let identity: IdentityStore;
+let token: string;
 let runbooksDir: string;
 let connection: Connection;
 let client: Client;
@@ -34,7 +37,7 @@ const RUNS: ScriptedRun[] = [
   { runId: 'orders-failover-c', service: 'orders', outcome: 'waiting-approval', startedAt: new Date(base + 120_000) },
   { runId: 'orders-failover-d', service: 'orders', outcome: 'succeeded', startedAt: new Date(base + 180_000) },
 ];
-const recorded = new Map<string, RecordEventInput[]>(RUNS.map((run) => [run.runId, scriptedRun(run)]));
+const recorded = new Map<string, ProjectionBatch[]>(RUNS.map((run) => [run.runId, scriptedRun(run)]));
 
 const HOUR = 3_600_000;
 const now = Date.now();
@@ -45,13 +48,13 @@ const DRILLS = [
 ];
 
 async function serve(deps: Partial<Omit<ServerDeps, 'registry'>> = {}): Promise<HttpServer> {
-  const started = await startHttpServer({ store, protection, runbooksDir, client, pool, ...deps }, { host: '127.0.0.1', port: 0, logger });
+  const started = await startHttpServer({ store, protection, identity, runbooksDir, client, pool, taskQueue: 'golive-http-server-test', ...deps }, { host: '127.0.0.1', port: 0, logger });
   servers.push(started);
   return started;
 }
 
 async function get(path: string, on: HttpServer = server): Promise<{ status: number; type: string; text: string; json: () => Record<string, unknown> }> {
-  const response = await fetch(`${on.url}${path}`);
+  const response = await fetch(`${on.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
   const text = await response.text();
   return { status: response.status, type: response.headers.get('content-type') ?? '', text, json: () => JSON.parse(text) as Record<string, unknown> };
 }
@@ -61,8 +64,10 @@ beforeAll(async () => {
   pool = new pg.Pool({ connectionString: database.url });
   await migrate(pool);
   store = createPgRunStore(pool);
-  for (const events of recorded.values()) for (const input of events) await store.record(input);
+  for (const batches of recorded.values()) for (const batch of batches) await store.project(batch);
   protection = createPgProtectionStore(pool);
+  identity = createPgIdentityStore(pool);
+  token = (await identity.createToken({ user: 'rita' }, { name: 'test-setup', channel: 'cli' })).token;
   for (const drill of DRILLS) await protection.recordDrill(drill);
   await protection.recorded(backupEntry('orders', 'orders-fresh', now - 3 * HOUR));
   await protection.recorded(backupEntry('payments', 'payments-old', now - 30 * HOUR));
@@ -148,7 +153,7 @@ describe('/api/runs', () => {
   it.each(['0', 'abc', '501'])('refuses limit=%s with a message naming limit', async (limit) => {
     const reply = await get(`/api/runs?limit=${limit}`);
     expect(reply.status).toBe(400);
-    expect(reply.json().error).toMatch(/^limit: /);
+    expect(reply.json().error).toMatchObject({ code: 'bad_request', message: expect.stringMatching(/^limit: /) });
   });
 });
 
@@ -168,7 +173,7 @@ describe('/api/runs/:id', () => {
   it('answers 404 naming an unknown run', async () => {
     const reply = await get('/api/runs/orders-failover-zz');
     expect(reply.status).toBe(404);
-    expect(reply.json()).toEqual({ error: 'no run orders-failover-zz: list runs with `golive runs`' });
+    expect(reply.json()).toEqual({ error: { code: 'not_found', message: 'no run orders-failover-zz: list runs with `golive runs`' } });
   });
 
   it('returns a run\'s timeline in order, and 404 for an unknown run', async () => {
@@ -181,7 +186,7 @@ describe('/api/runs/:id', () => {
       [4, 'approval.requested', 'approve-failover'], [5, 'approval.approved', 'approve-failover'], [6, 'run.finished', undefined],
     ]);
     const unknown = await get('/api/runs/orders-failover-zz/timeline');
-    expect([unknown.status, unknown.json()]).toEqual([404, { error: 'no run orders-failover-zz: list runs with `golive runs`' }]);
+    expect([unknown.status, unknown.json()]).toEqual([404, { error: { code: 'not_found', message: 'no run orders-failover-zz: list runs with `golive runs`' } }]);
   });
 });
 
@@ -198,14 +203,14 @@ describe('/api/drills', () => {
   it('refuses a bad limit with a message naming limit', async () => {
     const reply = await get('/api/drills?limit=0');
     expect(reply.status).toBe(400);
-    expect(reply.json().error).toMatch(/^limit: /);
+    expect(reply.json().error).toMatchObject({ code: 'bad_request', message: expect.stringMatching(/^limit: /) });
   });
 
   it('returns one drill record, and 404 naming an unknown drill', async () => {
     const reply = await get('/api/drills/payments-drill-b');
     expect([reply.status, reply.json()]).toEqual([200, JSON.parse(JSON.stringify(DRILLS[1]))]);
     const unknown = await get('/api/drills/orders-drill-zz');
-    expect([unknown.status, unknown.json()]).toEqual([404, { error: 'no drill orders-drill-zz: list drills with `golive drill history`' }]);
+    expect([unknown.status, unknown.json()]).toEqual([404, { error: { code: 'not_found', message: 'no drill orders-drill-zz: list drills with `golive drill history`' } }]);
   });
 });
 
@@ -227,19 +232,19 @@ describe('/api/posture', () => {
 describe('errors', () => {
   it('answers an unknown path with a JSON 404', async () => {
     const reply = await get('/api/nothing-here');
-    expect([reply.status, reply.type, reply.json()]).toEqual([404, 'application/json; charset=utf-8', { error: 'no route GET /api/nothing-here' }]);
+    expect([reply.status, reply.type, reply.json()]).toEqual([404, 'application/json; charset=utf-8', { error: { code: 'not_found', message: 'no route GET /api/nothing-here' } }]);
   });
 
   it('answers a malformed path with a 400 and keeps serving', async () => {
     const reply = await get('/api/runs/%E0%A4%A');
-    expect([reply.status, reply.json()]).toEqual([400, { error: 'malformed request path /api/runs/%E0%A4%A' }]);
+    expect([reply.status, reply.json()]).toEqual([400, { error: { code: 'bad_request', message: 'malformed request path /api/runs/%E0%A4%A' } }]);
     expect((await get('/healthz')).status).toBe(200);
   });
 
   it('answers 500 without the error text when a handler throws, and logs the error', async () => {
     const failing: RunStore = { ...store, listRuns: () => Promise.reject(new Error('connection to db.internal refused: password hunter2')) };
     const reply = await get('/api/runs?service=orders', await serve({ store: failing }));
-    expect([reply.status, reply.json()]).toEqual([500, { error: 'internal error; see the server log' }]);
+    expect([reply.status, reply.json()]).toEqual([500, { error: { code: 'internal', message: 'internal error; see the server log' } }]);
     expect(reply.text).not.toContain('hunter2');
     const logged = logLines.map((line) => JSON.parse(line) as { msg: string; path?: string; err?: { message: string } }).find((entry) => entry.msg === 'request failed');
     expect(logged).toMatchObject({ path: '/api/runs', err: { message: 'connection to db.internal refused: password hunter2' } });

@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { advise } from '../../definitions/advisor.ts';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { migrate } from '../../store/migrate.ts';
 import { createPgProtectionStore } from '../../store/protection.ts';
@@ -48,7 +49,7 @@ describe('golive advise', () => {
       'warm-standby is the cheapest strategy that meets RPO 5m and RTO 30m: it reaches RPO 10s and RTO 10m at best (RPO minutes, RTO minutes to hours)',
       '',
       'not chosen:',
-      '  backup-restore  cannot meet RPO 5m: its tightest RPO is 1h (RPO hours to a day, RTO hours to days)',
+      '  backup-restore  cannot meet RPO 5m: its tightest RPO is 1h (RPO hours to days, RTO days)',
     ]);
   });
 
@@ -59,6 +60,16 @@ describe('golive advise', () => {
     expect([advice.strategy, advice.template, advice.rejected.map((each) => each.strategy)]).toEqual([
       'backup-restore', 'runbooks/orders-backup-restore.yaml', ['pilot-light', 'warm-standby', 'active-active'],
     ]);
+  });
+
+  it('takes --rpo 0 --rto 0 and prints {strategy, template, why, rejected} with --json', async () => {
+    const result = await golive(['advise', '--rpo', '0', '--rto', '0', '--json'], { env });
+    expect([result.code, result.stderr]).toEqual([0, '']);
+    const advice: unknown = JSON.parse(result.stdout);
+    expect(advice).toEqual(advise({ rpoMs: 0, rtoMs: 0 }));
+    expect(advice).toMatchObject({ strategy: 'active-active', template: 'runbooks/orders-active-active.yaml' });
+    const chapter = await golive(['advise', '--rpo', '1h', '--rto', '4h', '--json'], { env });
+    expect(JSON.parse(chapter.stdout)).toMatchObject({ strategy: 'pilot-light', template: 'runbooks/orders-pilot-light.yaml' });
   });
 
   it('refuses a bad duration naming the flag and the format, and a missing flag', async () => {

@@ -31,7 +31,7 @@ describe('backup.restore and drill.verify', () => {
     const manifest = await readManifest(store, 'orders', 'first');
     expect(result).toEqual({
       backupId: 'first', tables: 4, rows: 1580, sampledRows: 100 + 50 + 30 + 100,
-      newestCommit: '2024-05-01T12:00:30.000Z', rpoSource: 'heartbeat', snapshotAt: manifest.snapshotAt,
+      newestCommit: '2024-05-01T12:00:30.000Z', newestHeartbeat: '2024-05-01T12:00:30.000Z', rpoSource: 'heartbeat', snapshotAt: manifest.snapshotAt,
     });
   });
 

@@ -3,13 +3,12 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { parseRoles } from '../../definitions/roles.ts';
 import { loadToolchain, requireTool } from '../../stack/toolchain.ts';
 import { migrate } from '../../store/migrate.ts';
 import { createPgRunStore, type RunStore } from '../../store/runs.ts';
-import { RUNBOOK_WORKFLOW, type RecordEventInput, type RunbookRunInput } from '../../workflows/definitions.ts';
+import { RUNBOOK_WORKFLOW, type RunbookRunInput } from '../../workflows/definitions.ts';
 import { createTestDatabase, uniqueId } from '../support/db.ts';
-import { fakeActions, quietWorkerLogs, runbook } from '../support/engine.ts';
+import { fakeActions, quietWorkerLogs, runbook, engineActivities } from '../support/engine.ts';
 
 let env: TestWorkflowEnvironment;
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -39,7 +38,7 @@ it('a gate nobody decides times out after its timeout, fails the run and rolls b
     connection: env.nativeConnection,
     taskQueue,
     workflowBundle: { codePath: inject('workflowBundlePath') },
-    activities: { ...fakeActions(calls), recordEvent: (input: RecordEventInput) => store.record(input) },
+    activities: engineActivities(store, fakeActions(calls)),
   });
   const input: RunbookRunInput = {
     runbook: runbook({
@@ -52,7 +51,7 @@ it('a gate nobody decides times out after its timeout, fails the run and rolls b
       rollback: [{ id: 'undo-prepare', compensates: 'prepare', action: 'noop' }],
     }),
     requestedBy: 'rita',
-    roles: parseRoles('ivan=incident-commander'),
+    channel: 'cli',
   };
   const workflowId = uniqueId('timeout');
   const failure = await worker.runUntil(

@@ -3,7 +3,6 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { parseRoles } from '../../definitions/roles.ts';
 import { waitForState } from '../../runtime/runs.ts';
 import { RUNBOOK_WORKFLOW, type RunbookRunInput } from '../../workflows/definitions.ts';
 import { createTestDatabase, uniqueId } from '../support/db.ts';
@@ -65,7 +64,7 @@ it('a worker killed during a step: a new worker finishes the run, each side effe
       ],
     }),
     requestedBy: 'rita',
-    roles: parseRoles(''),
+    channel: 'cli',
   };
   const handle = await harness.client.workflow.start(RUNBOOK_WORKFLOW, { workflowId: uniqueId('crash'), taskQueue: harness.taskQueue, args: [input] });
   const { databaseUrl } = harness;

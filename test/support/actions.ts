@@ -5,10 +5,13 @@ import type { ActionDeps, ActionRequest } from '../../activities/types.ts';
 import { loadToolchain, requireTool } from '../../stack/toolchain.ts';
 import { uniqueId } from './db.ts';
 
-/** The action activities with the recorded toolchain's pg_dump and `env` as the worker's environment. */
-export function testActivities(env: ActionDeps['env'] = {}) {
+/**
+ * The action activities with the recorded toolchain's pg_dump and `env` as the worker's
+ * environment; `worker` sets what the worker's configuration would (nginxBin, targetEnv).
+ */
+export function testActivities(env: ActionDeps['env'] = {}, worker: Pick<ActionDeps, 'nginxBin' | 'targetEnv'> = {}) {
   const pgBin = requireTool(loadToolchain({ pgBin: process.env.GOLIVE_PG_BIN }), 'pgBin');
-  return createActionActivities({ env, pgBin });
+  return createActionActivities({ env, pgBin, ...worker });
 }
 
 export interface RequestOptions {

@@ -5,11 +5,14 @@ import pg from 'pg';
 import { inject } from 'vitest';
 import { ACTION_NAMES, type ActionName } from '../../definitions/actions.ts';
 import { RunbookSchema, type Runbook } from '../../definitions/schema.ts';
-import type { createActivities } from '../../activities/index.ts';
+import { createActivities } from '../../activities/index.ts';
 import type { ActionActivity, ActionRequest } from '../../activities/types.ts';
+import { parseRoles, type RoleDirectory } from '../../definitions/roles.ts';
+import { createRoleDirectory } from '../../runtime/roles.ts';
+import { HEARTBEAT_THROTTLE } from '../../runtime/worker.ts';
 import { migrate } from '../../store/migrate.ts';
 import { createPgRunStore, type RunStore } from '../../store/runs.ts';
-import type { DrillRecord, RecordEventInput } from '../../workflows/definitions.ts';
+import { projectionQuery, type DrillRecord } from '../../workflows/definitions.ts';
 import { createTestDatabase, uniqueId } from './db.ts';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -24,6 +27,18 @@ export function fakeActions(calls: string[], failing: ReadonlySet<string> = new 
   return Object.fromEntries(ACTION_NAMES.map((name) => [name, fake])) as Record<ActionName, ActionActivity>;
 }
 
+/** The roles engine tests run with, unless a test names its own: the worker's configuration. */
+export const TEST_ROLES = parseRoles('rita=release-manager,ivan=incident-commander,adam=approver');
+
+export interface WorkerSetup {
+  /** Who holds which role on this worker (default TEST_ROLES). */
+  roles?: RoleDirectory;
+  /** The environment targets resolve from (default: none). */
+  env?: Record<string, string>;
+  /** Replaces bookkeeping activities, to slow them down or break them on purpose. */
+  overrides?: Partial<Activities>;
+}
+
 export interface EngineHarness {
   client: Client;
   /** The store's database. */
@@ -31,8 +46,8 @@ export interface EngineHarness {
   store: RunStore;
   pool: pg.Pool;
   taskQueue: string;
-  /** Starts a worker with these action activities (recordEvent is always the real store; drills are kept in `drills`). */
-  startWorker(actions: Record<ActionName, ActionActivity>): Promise<void>;
+  /** Starts a worker with these action activities and the real bookkeeping: audit projection, roles, pre-flight (drills are kept in `drills`). */
+  startWorker(actions: Record<ActionName, ActionActivity>, setup?: WorkerSetup): Promise<void>;
   /** Starts a worker with a complete set of activities. */
   startActivities(activities: Activities): Promise<void>;
   /** Drill records written by workers started with startWorker. */
@@ -46,12 +61,12 @@ export async function createEngineHarness(prefix: string): Promise<EngineHarness
   const database = await createTestDatabase(prefix);
   const pool = new pg.Pool({ connectionString: database.url });
   await migrate(pool);
-  const store = createPgRunStore(pool);
+  const drills: DrillRecord[] = [];
+  const store = createPgRunStore(pool, { recordDrill: async (record) => void drills.push(record) });
   const connection = await Connection.connect({ address: inject('temporalAddress') });
   const client = new Client({ connection });
   const taskQueue = uniqueId(prefix);
   const workers: { worker: Worker; running: Promise<void>; connection: NativeConnection }[] = [];
-  const drills: DrillRecord[] = [];
   const startActivities = async (activities: Activities) => {
     const workerConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
     const worker = await Worker.create({
@@ -59,17 +74,13 @@ export async function createEngineHarness(prefix: string): Promise<EngineHarness
       taskQueue,
       workflowBundle: { codePath: inject('workflowBundlePath') },
       activities,
+      ...HEARTBEAT_THROTTLE,
     });
     workers.push({ worker, running: worker.run(), connection: workerConnection });
   };
   return {
     client, store, pool, taskQueue, databaseUrl: database.url, drills, startActivities,
-    startWorker: (actions) => startActivities({
-      ...actions,
-      recordEvent: (input: RecordEventInput) => store.record(input),
-      recordDrill: async (record: DrillRecord) => void drills.push(record),
-      notifyDrill: async () => undefined,
-    }),
+    startWorker: (actions, setup = {}) => startActivities(engineActivities(store, actions, setup)),
     async close() {
       for (const { worker, running, connection: workerConnection } of workers) {
         worker.shutdown();
@@ -80,6 +91,21 @@ export async function createEngineHarness(prefix: string): Promise<EngineHarness
       await pool.end();
       await database.drop();
     },
+  };
+}
+
+/** Fake actions with golive's real bookkeeping (audit projection into `store`, roles, pre-flight). */
+export function engineActivities(store: RunStore, actions: Record<ActionName, ActionActivity>, setup: WorkerSetup = {}): Activities {
+  return {
+    ...createActivities({
+      store,
+      roles: setup.roles ?? createRoleDirectory(TEST_ROLES),
+      actions: { env: setup.env ?? {}, pgBin: '' },
+      drills: { notice: async () => undefined, noticed: async () => undefined },
+      notifier: { drillFinished: async () => ({ channel: 'log' }) },
+    }),
+    ...actions,
+    ...setup.overrides,
   };
 }
 
@@ -98,4 +124,16 @@ export function quietWorkerLogs(): void {
   if (runtimeInstalled) return;
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   runtimeInstalled = true;
+}
+
+/** The run's audit events once everything it recorded so far has reached the store. */
+export async function settledEvents(harness: Pick<EngineHarness, 'client' | 'store'>, runId: string, timeoutMs = 20_000): Promise<Awaited<ReturnType<RunStore['events']>>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const progress = await harness.client.workflow.getHandle(runId).query(projectionQuery).catch(() => undefined);
+    const events = await harness.store.events(runId);
+    if (progress === undefined || (progress.written === progress.recorded && events.length >= progress.recorded)) return events;
+    if (Date.now() > deadline) throw new Error(`the audit trail of ${runId} did not settle: ${progress.written} of ${progress.recorded} written`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

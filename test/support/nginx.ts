@@ -10,6 +10,8 @@ import { startNamedBackend, type LocalServer } from './backends.ts';
 export interface NginxFixture {
   url: string;
   target: TargetOf<'nginx'>;
+  /** The nginx executable this fixture runs; actions get it through ActionDeps.nginxBin, as on a worker. */
+  binary: string;
   backends: { blue: LocalServer; green: LocalServer };
   /** How many times nginx has reloaded its configuration so far. */
   reloads(): Promise<number>;
@@ -67,7 +69,8 @@ export async function startNginx(binary: string): Promise<NginxFixture> {
   const errorLog = join(prefix, 'logs', 'error.log');
   return {
     url,
-    target: { type: 'nginx', prefix, config: 'conf/nginx.conf', upstreamFile: 'conf/upstream.conf', binary },
+    target: { type: 'nginx', prefix, config: 'conf/nginx.conf', upstreamFile: 'conf/upstream.conf' },
+    binary,
     backends: { blue, green },
     reloads: async () => (await readFile(errorLog, 'utf8')).split('\n').filter((line) => line.includes('(SIGHUP) received')).length,
     stop,

@@ -12,7 +12,9 @@ import { loadToolchain, requireTool } from '../../stack/toolchain.ts';
 import { createPgProtectionStore } from '../../store/protection.ts';
 import type { DrillRecord, RunState } from '../../workflows/definitions.ts';
 import { createTestDatabase } from './db.ts';
-import type { EngineHarness } from './engine.ts';
+import { TEST_ROLES, type EngineHarness } from './engine.ts';
+import { createRoleDirectory } from '../../runtime/roles.ts';
+import { createPgRunStore } from '../../store/runs.ts';
 import { runSql } from './sql.ts';
 
 /** A source database with `orders` rows, a backup folder, and the environment a runbook names. */
@@ -74,7 +76,8 @@ export async function startDrWorker(harness: EngineHarness, env: Record<string, 
   const pgBin = requireTool(loadToolchain({ pgBin: process.env.GOLIVE_PG_BIN }), 'pgBin');
   const logger = createLogger('silent', 'golive-test');
   const activities = createActivities({
-    store: harness.store,
+    store: createPgRunStore(harness.pool, protection),
+    roles: createRoleDirectory(TEST_ROLES),
     actions: { env, pgBin, backups: protection },
     drills: protection,
     notifier: createNotifier({ slack, logger }),

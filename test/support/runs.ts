@@ -1,4 +1,4 @@
-import type { ApprovalDecision, RecordEventInput, RunState, RunStatus, StepState } from '../../workflows/definitions.ts';
+import type { ApprovalDecision, ProjectionBatch, RunState, RunStatus, StepState } from '../../workflows/definitions.ts';
 
 export interface ScriptedRun {
   runId: string;
@@ -10,24 +10,25 @@ export interface ScriptedRun {
 }
 
 /**
- * The events the runbook workflow writes for a run with one check step and one approval gate,
- * each with the run's state as it was then: what `createPgRunStore(...).record` receives.
+ * The batches the runbook workflow projects for a run with one check step and one approval gate,
+ * one event each, with the run's state as it was then: what `createPgRunStore(...).project` receives.
  */
-export function scriptedRun(run: ScriptedRun): RecordEventInput[] {
+export function scriptedRun(run: ScriptedRun): ProjectionBatch[] {
   const at = (seq: number) => new Date(run.startedAt.getTime() + seq * 1000).toISOString();
   const check: StepState = { id: 'check-replication', kind: 'action', phase: 'steps', action: 'postgres.replication-lag', status: 'pending' };
   const gate: StepState = { id: 'approve-failover', kind: 'approval', phase: 'steps', status: 'pending' };
   const state: RunState = {
     runId: run.runId, runbook: run.runbook ?? `${run.service}-failover`, service: run.service, strategy: 'warm-standby',
-    requestedBy: 'rita', status: 'running', paused: false, startedAt: run.startedAt.toISOString(), steps: [check, gate], rollback: [],
+    requestedBy: 'rita', status: 'running', paused: false, startedAt: run.startedAt.toISOString(), steps: [check, gate], rollback: [], pauses: [],
   };
-  const events: RecordEventInput[] = [];
+  const events: ProjectionBatch[] = [];
   const record = (action: string, options: { actor?: string; stepId?: string; detail?: Record<string, unknown>; approval?: ApprovalDecision } = {}) => {
     const seq = events.length + 1;
     events.push({
-      event: { runId: run.runId, seq, at: at(seq), actor: options.actor ?? 'golive', action, stepId: options.stepId, detail: options.detail },
+      execution: `${run.runId}-execution`,
+      events: [{ runId: run.runId, seq, at: at(seq), actor: options.actor ?? 'golive', action, stepId: options.stepId, detail: options.detail }],
       run: { kind: 'runbook', state: structuredClone(state) },
-      approval: options.approval,
+      approvals: options.approval ? [options.approval] : [],
     });
   };
   const enter = (step: StepState, status: RunStatus, stepStatus: StepState['status']) => {

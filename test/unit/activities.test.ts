@@ -27,7 +27,7 @@ describe('action activities', () => {
   });
 
   it('rejects a target of the wrong type, naming it', async () => {
-    const target = { name: 'edge', spec: { type: 'nginx', prefix: '/srv/nginx', config: 'conf/nginx.conf', upstreamFile: 'up.conf', binary: 'nginx' } } as const;
+    const target = { name: 'edge', spec: { type: 'nginx', prefix: '/srv/nginx', config: 'conf/nginx.conf', upstreamFile: 'up.conf' } } as const;
     await expect(activities['postgres.query'](actionRequest('postgres.query', { sql: 'SELECT 1' }, { target }))).rejects.toMatchObject({
       type: 'InvalidTarget',
       message: 'postgres.query cannot act on target edge: it is a nginx target, not postgres',

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../config/env.ts';
 import { parseRoles } from '../../definitions/roles.ts';
+import { OWN_VARIABLES } from '../../definitions/target-env.ts';
 
 /** The message loadConfig fails with for this environment. */
 function failure(env: Record<string, string>): string {
@@ -23,7 +24,8 @@ describe('loadConfig', () => {
       user: undefined,
       home: '.golive',
       logLevel: 'info',
-      tools: { temporalCli: undefined, pgBin: undefined },
+      tools: { temporalCli: undefined, pgBin: undefined, nginxBin: 'nginx' },
+      targetEnv: { deny: OWN_VARIABLES },
       runbooksDir: 'runbooks',
       slack: { token: undefined, channel: undefined, apiUrl: 'https://slack.com/api/' },
     });
@@ -34,7 +36,8 @@ describe('loadConfig', () => {
       TEMPORAL_ADDRESS: 'temporal.internal:7233', TEMPORAL_NAMESPACE: 'golive-prod', TEMPORAL_API_KEY: 'tk-1', TEMPORAL_TLS: 'true',
       GOLIVE_TASK_QUEUE: 'dr', DATABASE_URL: 'postgresql://golive@db.internal/golive', GOLIVE_HTTP_HOST: '0.0.0.0', GOLIVE_HTTP_PORT: '9090',
       GOLIVE_ROLES: 'rita=release-manager', GOLIVE_USER: 'rita', GOLIVE_HOME: '/var/lib/golive', GOLIVE_LOG_LEVEL: 'debug',
-      TEMPORAL_CLI: '/opt/temporal', GOLIVE_PG_BIN: '/usr/lib/postgresql/16/bin',
+      TEMPORAL_CLI: '/opt/temporal', GOLIVE_PG_BIN: '/usr/lib/postgresql/16/bin', GOLIVE_NGINX_BIN: '/usr/sbin/nginx',
+      GOLIVE_TARGET_ENV_ALLOW: 'ORDERS_*, UNLEASH_TOKEN',
       GOLIVE_RUNBOOKS_DIR: '/etc/golive/runbooks', SLACK_BOT_TOKEN: 'xoxb-1-2-abc', GOLIVE_SLACK_CHANNEL: '#dr-drills', SLACK_API_URL: 'http://127.0.0.1:9000/api/',
     });
     expect(config).toEqual({
@@ -45,7 +48,8 @@ describe('loadConfig', () => {
       user: 'rita',
       home: '/var/lib/golive',
       logLevel: 'debug',
-      tools: { temporalCli: '/opt/temporal', pgBin: '/usr/lib/postgresql/16/bin' },
+      tools: { temporalCli: '/opt/temporal', pgBin: '/usr/lib/postgresql/16/bin', nginxBin: '/usr/sbin/nginx' },
+      targetEnv: { deny: OWN_VARIABLES, allow: ['ORDERS_*', 'UNLEASH_TOKEN'] },
       runbooksDir: '/etc/golive/runbooks',
       slack: { token: 'xoxb-1-2-abc', channel: '#dr-drills', apiUrl: 'http://127.0.0.1:9000/api/' },
     });

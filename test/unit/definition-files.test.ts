@@ -23,12 +23,12 @@ describe('warnings', () => {
     const result = parseDefinition(runbookWith({ 7: '  strategy: backup-restore' }), 'orders.yaml');
     expect(result.ok).toBe(true);
     expect(result.ok && result.warnings.map(formatProblem)).toEqual([
-      'orders.yaml:8:21: spec.objectives.rpo: warning: rpo 1m is tighter than backup-restore usually achieves (RPO hours to a day, RTO hours to days); consider warm-standby',
+      'orders.yaml:8:21: spec.objectives.rpo: warning: rpo 1m is tighter than backup-restore usually achieves (RPO hours to days, RTO days); consider warm-standby',
     ]);
   });
 
   it('warns when retention keeps a single backup', () => {
-    const text = protectedRunbookText({ name: 'orders-backup', service: 'orders' }).replace('  backup: {source: db, store: store}', '  backup: {source: db, store: store, retention: {keep: 1}}');
+    const text = protectedRunbookText({ name: 'orders-backup', service: 'orders', rto: '1d' }).replace('  backup: {source: db, store: store}', '  backup: {source: db, store: store, retention: {keep: 1}}');
     const result = parseDefinition(text, 'orders.yaml');
     expect(result.ok && result.warnings.map(formatProblem)).toEqual([
       'orders.yaml:11:56: spec.backup.retention.keep: warning: keep 1 leaves no older backup when the newest turns out corrupt; keep at least 2',

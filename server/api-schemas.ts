@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import { CONTROLS, type ControlName } from '../workflows/definitions.ts';
+
+/**
+ * The shapes the API answers with, for the OpenAPI document and for clients that check what
+ * they receive (cli/remote.ts). Objects are loose: they name the fields a client relies on and
+ * pass every other field of golive's records through unchanged.
+ */
+
+/** The one shape of every 4xx and 5xx answer. */
+export const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+
+export const CONTROL_NAMES = Object.keys(CONTROLS).filter((name): name is ControlName => name in CONTROLS);
+
+export const RunSummaryShape = z.looseObject({
+  runId: z.string(),
+  kind: z.string(),
+  definitionName: z.string(),
+  service: z.string(),
+  requestedBy: z.string(),
+  status: z.string().describe('running, waiting-approval, paused, rolling-back, succeeded, failed or aborted'),
+  currentStep: z.string().optional(),
+  startedAt: z.string(),
+  finishedAt: z.string().optional(),
+});
+
+const StepShape = z.looseObject({ id: z.string(), kind: z.string(), status: z.string() });
+
+export const RunStateShape = z.looseObject({
+  runId: z.string(),
+  runbook: z.string(),
+  service: z.string(),
+  requestedBy: z.string(),
+  status: z.string(),
+  startedAt: z.string(),
+  steps: z.array(StepShape),
+  rollback: z.array(StepShape),
+});
+
+export const AuditEventShape = z.looseObject({
+  runId: z.string(),
+  seq: z.number().int(),
+  at: z.string(),
+  actor: z.string(),
+  action: z.string(),
+  stepId: z.string().optional(),
+});
+
+export const TimelineShape = z.object({ runId: z.string(), events: z.array(AuditEventShape) });
+
+export const DrillRecordShape = z.looseObject({
+  runId: z.string(),
+  runbook: z.string(),
+  service: z.string(),
+  status: z.string().describe('passed or failed'),
+  finishedAt: z.string(),
+  objectives: z.looseObject({ rpo: z.string(), rto: z.string() }),
+  measured: z.looseObject({ rpoMs: z.number().optional(), rtoMs: z.number().optional() }),
+});
+
+export const PostureShape = z.looseObject({
+  at: z.string(),
+  runbooksDir: z.string(),
+  services: z.array(z.looseObject({ service: z.string(), status: z.string().describe('ok, at-risk or stale'), problems: z.array(z.string()) })),
+  unreadable: z.array(z.string()),
+});
+
+export const StartedRun = z.object({ runId: z.string() });
+
+export const ControlAnswer = z.object({ runId: z.string(), control: z.enum(CONTROL_NAMES), actor: z.string(), message: z.string() });
+
+/** A body that names only its fields: anything else, like actor or roles, is refused, naming the field. */
+export function strictBody<Shape extends z.ZodRawShape>(shape: Shape) {
+  const accepted = Object.keys(shape).join(', ');
+  return z.strictObject(shape, {
+    error: (issue) => {
+      if (issue.code !== 'unrecognized_keys') return undefined;
+      const fields = issue.keys.map((key) => `"${key}"`).join(', ');
+      return `unknown field${issue.keys.length > 1 ? 's' : ''} ${fields} (accepted: ${accepted}); the actor is the token's user, and roles come from golive's own configuration`;
+    },
+  });
+}

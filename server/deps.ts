@@ -1,0 +1,27 @@
+import type { Client } from '@temporalio/client';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { IdentityStore } from '../store/identity.ts';
+import type { ProtectionStore } from '../store/protection.ts';
+import type { RunStore } from '../store/runs.ts';
+import type { OidcSettings } from './oidc.ts';
+
+/** What the HTTP server needs; runtime/services.ts builds the real ones. */
+export interface ServerDeps {
+  store: RunStore;
+  /** Backups and drills, for drill history and posture. */
+  protection: ProtectionStore;
+  /** API tokens, checked on every authenticated request. */
+  identity: IdentityStore;
+  /** The server's runbooks: POST /api/runs starts them by name, posture reads them. */
+  runbooksDir: string;
+  client: Client;
+  pool: pg.Pool;
+  /** Where runs are started and controls are answered. */
+  taskQueue: string;
+  /** When set, bearer JWTs from this OpenID Connect provider are accepted too. */
+  oidc?: OidcSettings;
+  registry: Registry;
+  logger: Logger;
+}
