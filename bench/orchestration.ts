@@ -1,7 +1,8 @@
 /**
  * Orchestration overhead per runbook step, on a real Temporal dev server and a real Postgres:
- * a 20-step runbook of no-op actions through golive's engine (its audit trail projected to Postgres in the background), against
- * the raw baseline of the same no-op activity called 20 times in a plain workflow.
+ * a 20-step runbook of no-op actions through golive's engine (its audit trail projected to
+ * Postgres in the background), against the raw baseline of the same no-op activity called 20
+ * times in a plain workflow.
  */
 import type { Client } from '@temporalio/client';
 import { RunbookSchema } from '../definitions/schema.ts';
