@@ -1,22 +1,17 @@
 import { CancellationScope, condition, isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.ts';
-import type { ActionRequest } from '../activities/types.ts';
-import { failedAssertions } from '../definitions/assertions.ts';
-import { durationMs } from '../definitions/duration.ts';
-import type { ActionStep, ApprovalStep, PauseStep, Runbook, Step } from '../definitions/schema.ts';
-import { render } from '../definitions/templates.ts';
+import type { Runbook, Step } from '../definitions/schema.ts';
 import {
   FINISHED,
   type ApprovalDecision, type Channel, type ControlRequest, type RunbookRunInput, type RunKind, type RunState, type RunStatus, type StepState,
 } from './definitions.ts';
 import { describeFailure, interruptedDetails, StepFailure } from './failures.ts';
-import { actionOptions, PRESETS } from './presets.ts';
+import { PRESETS } from './presets.ts';
 import { AuditProjection } from './projection.ts';
+import { awaitApproval, awaitPause, initialState, performAction, startDetail, type Phase } from './step-kinds.ts';
 
 type Activities = ReturnType<typeof createActivities>;
 const { preflight } = proxyActivities<Activities>(PRESETS.preflight);
-
-type Phase = StepState['phase'];
 
 export interface RunOptions {
   kind: RunKind;
@@ -65,7 +60,8 @@ export class RunbookRun {
   private pendingControls = 0;
   private stepScope?: CancellationScope;
   private seq = 0;
-  private readonly results: Record<string, unknown> = {};
+  /** Each finished step's result, by id: what `{{steps.STEP.PATH}}` reads. */
+  readonly results: Record<string, unknown> = {};
 
   constructor(readonly input: RunbookRunInput, runId: string, readonly options: RunOptions = { kind: 'runbook' }) {
     this.runbook = input.runbook;
@@ -287,71 +283,9 @@ export class RunbookRun {
 
   private perform(step: Step, phase: Phase): Promise<unknown> {
     switch (step.kind) {
-      case 'action': return this.performAction(step, phase);
-      case 'approval': return this.awaitApproval(step);
-      case 'pause': return this.awaitPause(step);
+      case 'action': return performAction(this, step, phase);
+      case 'approval': return awaitApproval(this, step);
+      case 'pause': return awaitPause(this, step);
     }
   }
-
-  private async performAction(step: ActionStep, phase: Phase): Promise<unknown> {
-    const { targets } = this.runbook.spec;
-    const idempotencyKey = `${this.state.runId}:${step.id}`;
-    const request: ActionRequest = {
-      runId: this.state.runId,
-      stepId: step.id,
-      idempotencyKey,
-      target: step.target === undefined ? undefined : { name: step.target, spec: targets[step.target]! },
-      targets: Object.fromEntries(step.targetRefs.map((name) => [name, targets[name]!])),
-      with: render(step.with, {
-        run: { id: this.state.runId, requestedBy: this.state.requestedBy },
-        step: { id: step.id },
-        idempotencyKey,
-        steps: this.results,
-      }),
-    };
-    const activities = proxyActivities<Activities>(actionOptions(step, phase));
-    const result = await activities[step.action](request);
-    const failures = failedAssertions(step.assert, result);
-    if (failures.length > 0) throw new StepFailure(failures.join('; '));
-    return result;
-  }
-
-  private async awaitApproval(step: ApprovalStep): Promise<unknown> {
-    const decided = await condition(() => this.decisions.has(step.id), durationMs(step.approval.timeout));
-    const decision = this.decisions.get(step.id);
-    if (!decided && !decision) {
-      // Closed before anything else runs: an approval still being judged is refused.
-      this.closedGates.set(step.id, `it timed out at ${now()} after ${step.approval.timeout} without a decision`);
-      this.record('approval.timed-out', { stepId: step.id, detail: { timeout: step.approval.timeout } });
-      throw new StepFailure(`approval gate ${step.id} had no decision within ${step.approval.timeout}`, true);
-    }
-    if (decision!.decision === 'rejected') {
-      throw new StepFailure(`rejected by ${decision!.actor}${decision!.comment ? `: ${decision!.comment}` : ''}`, true);
-    }
-    return { approvedBy: decision!.actor, comment: decision!.comment };
-  }
-
-  private async awaitPause(step: PauseStep): Promise<unknown> {
-    this.resumeRequested = false;
-    const limit = step.pause.duration === undefined ? undefined : durationMs(step.pause.duration);
-    const span = { from: now(), stepId: step.id };
-    this.state.pauses.push(span);
-    try {
-      const resumed = await condition(() => this.resumeRequested, limit);
-      return { resumedEarly: limit === undefined ? true : resumed };
-    } finally {
-      Object.assign(span, { to: now() });
-      this.resumeRequested = false;
-    }
-  }
-}
-
-function initialState(step: Step, phase: Phase): StepState {
-  return { id: step.id, kind: step.kind, phase, action: step.kind === 'action' ? step.action : undefined, status: 'pending' };
-}
-
-function startDetail(step: Step): Record<string, unknown> | undefined {
-  if (step.kind === 'approval') return { approvers: step.approval.approvers, timeout: step.approval.timeout, message: step.approval.message };
-  if (step.kind === 'pause') return { duration: step.pause.duration ?? 'until resumed', reason: step.pause.reason };
-  return { action: step.action, target: step.target };
 }
