@@ -5,6 +5,7 @@ import { createRoleDirectory } from '../../runtime/roles.ts';
 import { ControlConflict, ControlForbidden, sendControl, StackUnavailable, waitForState } from '../../runtime/runs.ts';
 import { approveUpdate, RUNBOOK_WORKFLOW, type ControlRequest, type RunbookRunInput, type RunState } from '../../workflows/definitions.ts';
 import { uniqueId } from '../support/db.ts';
+import { until as poll } from '../support/poll.ts';
 import { createEngineHarness, fakeActions, runbook, settledEvents, TEST_ROLES, type EngineHarness } from '../support/engine.ts';
 
 /**
@@ -79,12 +80,9 @@ const approvals = async (runId: string) => (await harness.pool.query('SELECT act
 const callsOf = (ids: string[]) => calls.filter((id) => ids.includes(id));
 
 async function askedFor(user: string): Promise<void> {
-  const before = directory.asked.filter((asked) => asked === user).length;
-  const deadline = Date.now() + 10_000;
-  while (directory.asked.filter((asked) => asked === user).length === before) {
-    if (Date.now() > deadline) throw new Error(`nobody looked up the roles of ${user}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  const times = () => directory.asked.filter((asked) => asked === user).length;
+  const before = times();
+  await poll(async () => (times() > before ? true : undefined), 10_000, `nobody looked up the roles of ${user}`, 20);
 }
 
 describe('roles are the worker\'s', () => {

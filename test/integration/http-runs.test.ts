@@ -8,6 +8,7 @@ import { createPgIdentityStore, type IdentityStore } from '../../store/identity.
 import { createPgProtectionStore } from '../../store/protection.ts';
 import { FINISHED, type RunState } from '../../workflows/definitions.ts';
 import { callApi, RunStateAnswer, serverRunbook } from '../support/api.ts';
+import { until as poll } from '../support/poll.ts';
 import { uniqueId } from '../support/db.ts';
 import { createEngineHarness, fakeActions, settledEvents, type EngineHarness } from '../support/engine.ts';
 
@@ -41,14 +42,11 @@ async function stateOf(runId: string): Promise<RunState> {
   return RunStateAnswer.parse(reply.body);
 }
 
-async function until(runId: string, ready: (state: RunState) => boolean, timeoutMs = 30_000): Promise<RunState> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+function until(runId: string, ready: (state: RunState) => boolean, timeoutMs = 30_000): Promise<RunState> {
+  return poll(async () => {
     const state = await stateOf(runId);
-    if (ready(state)) return state;
-    if (Date.now() > deadline) throw new Error(`run ${runId} is ${state.status} at ${state.currentStep ?? 'no step'}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+    return ready(state) ? state : undefined;
+  }, timeoutMs, `run ${runId} did not reach the expected state`, 200);
 }
 
 async function startRun(name: string, comment?: string): Promise<string> {

@@ -11,9 +11,10 @@ import { parseRoles, type RoleDirectory } from '../../definitions/roles.ts';
 import { createRoleDirectory } from '../../runtime/roles.ts';
 import { HEARTBEAT_THROTTLE } from '../../runtime/worker.ts';
 import { migrate } from '../../store/migrate.ts';
-import { createPgRunStore, type RunStore } from '../../store/runs.ts';
+import { createPgRunStore, type RecordedEvent, type RunStore } from '../../store/runs.ts';
 import { projectionQuery, type DrillRecord } from '../../workflows/definitions.ts';
 import { createTestDatabase, uniqueId } from './db.ts';
+import { until } from './poll.ts';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -127,13 +128,10 @@ export function quietWorkerLogs(): void {
 }
 
 /** The run's audit events once everything it recorded so far has reached the store. */
-export async function settledEvents(harness: Pick<EngineHarness, 'client' | 'store'>, runId: string, timeoutMs = 20_000): Promise<Awaited<ReturnType<RunStore['events']>>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+export function settledEvents(harness: Pick<EngineHarness, 'client' | 'store'>, runId: string, timeoutMs = 20_000): Promise<RecordedEvent[]> {
+  return until(async () => {
     const progress = await harness.client.workflow.getHandle(runId).query(projectionQuery).catch(() => undefined);
     const events = await harness.store.events(runId);
-    if (progress === undefined || (progress.written === progress.recorded && events.length >= progress.recorded)) return events;
-    if (Date.now() > deadline) throw new Error(`the audit trail of ${runId} did not settle: ${progress.written} of ${progress.recorded} written`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+    return progress === undefined || (progress.written === progress.recorded && events.length >= progress.recorded) ? events : undefined;
+  }, timeoutMs, `the audit trail of ${runId} did not settle`);
 }
