@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { formatMeasured } from '../definitions/duration.ts';
-import { UserError } from '../runtime/runs.ts';
+import { UserError } from '../runtime/errors.ts';
 import { createPgProtectionStore } from '../store/protection.ts';
 import type { DrillRecord } from '../workflows/definitions.ts';
 import { formatTable, print, withStack } from './context.ts';

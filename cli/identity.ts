@@ -3,7 +3,7 @@ import { loadConfig, type Config } from '../config/env.ts';
 import { formatDuration, parseDuration } from '../definitions/duration.ts';
 import { ROLES, type Role } from '../definitions/roles.ts';
 import { createPool } from '../runtime/connections.ts';
-import { UserError } from '../runtime/runs.ts';
+import { UserError } from '../runtime/errors.ts';
 import { readLiveStack } from '../runtime/stack-file.ts';
 import { createPgIdentityStore, type Actor, type IdentityStore, type TokenInfo } from '../store/identity.ts';
 import { actingUser, formatTable, print, printJson } from './context.ts';

@@ -3,7 +3,7 @@ import { formatAge, formatMeasured } from '../definitions/duration.ts';
 import type { ServicePosture } from '../definitions/posture.ts';
 import { readPosture, type PostureReport } from '../runtime/posture.ts';
 import { createPgProtectionStore } from '../store/protection.ts';
-import { UserError } from '../runtime/runs.ts';
+import { UserError } from '../runtime/errors.ts';
 import { formatTable, print, withStack } from './context.ts';
 import { remoteApi } from './remote.ts';
 

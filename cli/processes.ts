@@ -6,7 +6,7 @@ import { createLogger, installTemporalRuntime } from '../runtime/logger.ts';
 import { startServices, type Services } from '../runtime/services.ts';
 import { portOrFree } from '../stack/process.ts';
 import { readLiveStack, removeStackFile, writeStackFile } from '../runtime/stack-file.ts';
-import { UserError } from '../runtime/runs.ts';
+import { UserError } from '../runtime/errors.ts';
 
 /** Resolves on the first Ctrl-C or SIGTERM. */
 function untilStopped(): Promise<string> {

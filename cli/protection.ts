@@ -11,7 +11,8 @@ import {
   controlSchedule, listSchedules, requireProtection, resolveScheduleId, startProtectionRun, upsertSchedule,
   type ProtectionKind, type ScheduleControl,
 } from '../runtime/protection.ts';
-import { UserError, waitForRun } from '../runtime/runs.ts';
+import { waitForRun } from '../runtime/runs.ts';
+import { UserError } from '../runtime/errors.ts';
 import { createPgProtectionStore } from '../store/protection.ts';
 import type { RunStore } from '../store/runs.ts';
 import type { DrillRecord } from '../workflows/definitions.ts';

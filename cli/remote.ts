@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { loadConfig } from '../config/env.ts';
 import { loadRunbook } from '../definitions/load.ts';
 import type { PostureReport } from '../runtime/posture.ts';
-import { UserError } from '../runtime/runs.ts';
+import { UserError } from '../runtime/errors.ts';
 import {
   AuditEventShape, ControlAnswer, DrillRecordShape, ErrorBody, PostureShape, RunStateShape, RunSummaryShape, StartedRun,
 } from '../server/api-schemas.ts';

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { loadRunbook } from '../definitions/load.ts';
-import { UserError, getRunState, sendControl, startRunbookRun, unknownRun, waitForRun } from '../runtime/runs.ts';
+import { getRunState, sendControl, startRunbookRun, unknownRun, waitForRun } from '../runtime/runs.ts';
+import { UserError } from '../runtime/errors.ts';
 import { CONTROLS, type ControlName, type RunState } from '../workflows/definitions.ts';
 import { actingUser, print, printJson, withStack } from './context.ts';
 import { formatRunList, formatRunState, formatTimeline } from './format-run.ts';

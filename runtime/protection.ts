@@ -7,7 +7,8 @@ import {
   BACKUP_WORKFLOW, DRILL_WORKFLOW,
   type DrillRunInput, type ProtectionRunInput,
 } from '../workflows/definitions.ts';
-import { newRunId, UserError } from './runs.ts';
+import { newRunId } from './runs.ts';
+import { UserError } from './errors.ts';
 
 /** Backups and drills: starting them now, and their Temporal Schedules. */
 

@@ -4,35 +4,11 @@ import { ApplicationFailure } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import type { Runbook } from '../definitions/schema.ts';
 import type { RunStore } from '../store/runs.ts';
+import { ControlConflict, ControlForbidden, NotFoundError, StackUnavailable, UserError } from './errors.ts';
 import {
   CONTROLS, FINISHED, RUNBOOK_WORKFLOW, stateQuery,
   type Channel, type ControlName, type ControlRequest, type RunbookRunInput, type RunState,
 } from '../workflows/definitions.ts';
-
-/** A mistake the user can fix; the CLI prints its message without a stack trace. */
-export class UserError extends Error {
-  override name = 'UserError';
-}
-
-/** The run, schedule or record named does not exist (HTTP 404). */
-export class NotFoundError extends UserError {
-  override name = 'NotFoundError';
-}
-
-/** The actor may not do this: four-eyes, a role the gate needs, not the requester (HTTP 403). Nothing changed. */
-export class ControlForbidden extends UserError {
-  override name = 'ControlForbidden';
-}
-
-/** The run is not in a state where the control means anything: finished, gate decided or closed (HTTP 409). Nothing changed. */
-export class ControlConflict extends UserError {
-  override name = 'ControlConflict';
-}
-
-/** golive's stack did not answer: Temporal unreachable, or no worker polls the task queue (HTTP 503). */
-export class StackUnavailable extends Error {
-  override name = 'StackUnavailable';
-}
 
 export interface StartRunOptions {
   runbook: Runbook;

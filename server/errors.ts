@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { ControlConflict, ControlForbidden, NotFoundError, StackUnavailable, UserError } from '../runtime/runs.ts';
+import { ControlConflict, ControlForbidden, NotFoundError, StackUnavailable, UserError } from '../runtime/errors.ts';
 import { ErrorBody } from './api-schemas.ts';
 
 /** An answer the API chooses: status, a stable code and a message safe to show the caller. */

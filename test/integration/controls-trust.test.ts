@@ -2,7 +2,8 @@ import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/clie
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Role, RoleDirectory } from '../../definitions/roles.ts';
 import { createRoleDirectory } from '../../runtime/roles.ts';
-import { ControlConflict, ControlForbidden, sendControl, StackUnavailable, waitForState } from '../../runtime/runs.ts';
+import { sendControl, waitForState } from '../../runtime/runs.ts';
+import { ControlConflict, ControlForbidden, StackUnavailable } from '../../runtime/errors.ts';
 import { approveUpdate, RUNBOOK_WORKFLOW, type ControlRequest, type RunbookRunInput, type RunState } from '../../workflows/definitions.ts';
 import { uniqueId } from '../support/db.ts';
 import { until as poll } from '../support/poll.ts';

@@ -1,7 +1,8 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { UserError, sendControl, waitForState } from '../../runtime/runs.ts';
+import { sendControl, waitForState } from '../../runtime/runs.ts';
+import { UserError } from '../../runtime/errors.ts';
 import { RUNBOOK_WORKFLOW, type RunbookRunInput, type RunState } from '../../workflows/definitions.ts';
 import { uniqueId } from '../support/db.ts';
 import { createEngineHarness, fakeActions, runbook, settledEvents, type EngineHarness } from '../support/engine.ts';

@@ -1,0 +1,1 @@
+import { Connection, Client } from '@temporalio/client'; console.log(typeof Client);
