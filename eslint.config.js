@@ -15,7 +15,7 @@ const forbiddenInWorkflows = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.golive/**', '.tools/**', 'test/histories/**'] },
+  { ignores: ['dist/', 'node_modules/**', '.golive/**', '.tools/**', 'test/histories/**'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts', '**/*.mts'],

@@ -1,6 +1,11 @@
 #!/usr/bin/env node
-// Entry point of the `golive` command: loads the TypeScript sources through tsx.
-import { register } from 'tsx/esm/api';
+// Entry point of the `golive` command: the compiled bundle in dist/ (built by `npm run bootstrap`).
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
-register();
-await import('../cli/main.ts');
+const bundle = fileURLToPath(new URL('../dist/golive.mjs', import.meta.url));
+if (!existsSync(bundle)) {
+  console.error('golive: not built yet: run `npm run bootstrap` (or `npm run build`) in the golive checkout');
+  process.exit(3);
+}
+await import(bundle);

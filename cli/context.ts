@@ -1,9 +1,11 @@
 import { userInfo } from 'node:os';
+import { InvalidArgumentError } from 'commander';
 import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import { loadConfig, type Config } from '../config/env.ts';
 import { connectClient, createPool, resolveEndpoints } from '../runtime/connections.ts';
 import { createPgRunStore, type RunStore } from '../store/runs.ts';
+import { StackUnavailable } from '../runtime/errors.ts';
 
 export interface CliContext {
   config: Config;
@@ -20,9 +22,21 @@ export async function withStack<T>(work: (context: CliContext) => Promise<T>): P
   const pool = createPool(endpoints.databaseUrl);
   try {
     return await work({ config, client, pool, store: createPgRunStore(pool) });
+  } catch (error) {
+    throw asUnreachable(error, "golive's Postgres");
   } finally {
     await Promise.allSettled([client.connection.close(), pool.end()]);
   }
+}
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'EAI_AGAIN']);
+
+/** A failure to connect, as StackUnavailable (exit 3); anything else unchanged. */
+export function asUnreachable(error: unknown, what: string): unknown {
+  const code = typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
+  const timedOut = error instanceof Error && /timeout exceeded when trying to connect|Connection terminated unexpectedly/.test(error.message);
+  if (!NETWORK_CODES.has(String(code)) && !timedOut) return error;
+  return new StackUnavailable(`cannot reach ${what}: ${(error as Error).message}`);
 }
 
 /** The acting user: --as, else GOLIVE_USER, else the login name. */
@@ -44,4 +58,10 @@ export function print<T>(value: T, json: boolean | undefined, format: (value: T)
 export function formatTable(rows: readonly (readonly string[])[]): string {
   const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
   return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd()).join('\n');
+}
+
+/** Commander parser of a count flag such as --limit: a whole number of at least 1. */
+export function wholeNumber(text: string): number {
+  if (!/^\d+$/.test(text) || Number(text) < 1) throw new InvalidArgumentError(`give a whole number of at least 1, not "${text}"`);
+  return Number(text);
 }

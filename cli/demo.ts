@@ -3,13 +3,15 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import pg from 'pg';
-import { installHeartbeat, runHeartbeat } from '../runtime/heartbeat.ts';
+import type { Logger } from 'pino';
+import { startHeartbeat } from '../runtime/heartbeat.ts';
 import { loadConfig, type Config } from '../config/env.ts';
 import { formatMeasured } from '../definitions/duration.ts';
 import { loadRunbook } from '../definitions/load.ts';
 import { connectClient, createPool, type Endpoints } from '../runtime/connections.ts';
+import { writeDemoEnv } from '../runtime/demo-env.ts';
 import { startEmbeddedStack, type EmbeddedStack } from '../runtime/embedded.ts';
-import { createLogger, installTemporalRuntime } from '../runtime/logger.ts';
+import { createFileLogger, installTemporalRuntime } from '../runtime/logger.ts';
 import { readPosture } from '../runtime/posture.ts';
 import { startProtectionRun, type ProtectionKind } from '../runtime/protection.ts';
 import { waitForRun } from '../runtime/runs.ts';
@@ -20,6 +22,7 @@ import { ensureDatabase } from '../stack/postgres.ts';
 import { createPgProtectionStore } from '../store/protection.ts';
 import { createPgRunStore } from '../store/runs.ts';
 import type { DrillRecord } from '../workflows/definitions.ts';
+import { actingUser } from './context.ts';
 import { formatBackup, formatDrill } from './format-drill.ts';
 import { formatPosture } from './posture.ts';
 
@@ -33,11 +36,20 @@ const WRITES_AFTER_BACKUP_MS = 5_000;
 const say = (text: string) => console.log(`\n== ${text}`);
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
-/** A sample orders database next to golive's own, and the environment the demo runbook names. */
-async function prepareSampleData(databaseUrl: string, config: Config): Promise<string> {
-  const admin = new URL(databaseUrl);
-  admin.pathname = '/postgres';
-  const ordersUrl = await ensureDatabase(admin.toString(), 'orders_demo');
+/** `url` with its database name replaced by `name`. */
+function databaseUrl(url: string, name: string): string {
+  const changed = new URL(url);
+  changed.pathname = `/${name}`;
+  return changed.toString();
+}
+
+/**
+ * A sample orders database next to golive's own, and the variables the demo runbooks name, set
+ * here and kept in GOLIVE_HOME/demo.env for every later golive command and `golive dev`.
+ */
+async function prepareSampleData(stackDatabaseUrl: string, config: Config): Promise<string> {
+  const admin = databaseUrl(stackDatabaseUrl, 'postgres');
+  const ordersUrl = await ensureDatabase(admin, 'orders_demo');
   const orders = new pg.Client({ connectionString: ordersUrl });
   await orders.connect();
   try {
@@ -50,11 +62,14 @@ async function prepareSampleData(databaseUrl: string, config: Config): Promise<s
   } finally {
     await orders.end();
   }
-  Object.assign(process.env, {
+  const variables = {
     DEMO_ORDERS_URL: ordersUrl,
-    DEMO_RECOVERY_SERVER_URL: admin.toString(),
+    DEMO_RECOVERY_SERVER_URL: admin,
+    DEMO_RECOVERED_URL: databaseUrl(admin, 'orders_recovery'),
     DEMO_BACKUP_DIR: resolve(config.home, 'backups'),
-  });
+  };
+  Object.assign(process.env, variables);
+  console.log(`sample database orders_demo holds ${ORDERS}+ orders; the demo runbooks' variables are kept in ${await writeDemoEnv(config.home, variables)}`);
   return ordersUrl;
 }
 
@@ -93,22 +108,20 @@ async function runAndWait(client: Client, kind: ProtectionKind, requestedBy: str
   return runId;
 }
 
-async function tellTheStory(endpoints: Endpoints, ordersUrl: string): Promise<boolean> {
-  const config = loadConfig();
+async function tellTheStory(config: Config, endpoints: Endpoints, ordersUrl: string, logger: Logger): Promise<boolean> {
   const client = await connectClient(config, endpoints.temporalAddress);
   const pool = createPool(endpoints.databaseUrl);
   const runs = createPgRunStore(pool);
   const protection = createPgProtectionStore(pool);
-  const stopHeartbeat = new AbortController();
+  const requestedBy = actingUser(undefined, config);
+  say('the heartbeat writer starts: one row a second in golive_heartbeat (`golive heartbeat run`)');
+  const heartbeat = await startHeartbeat(ordersUrl, logger);
   try {
-    say('the heartbeat writer starts: one row a second in golive_heartbeat (`golive heartbeat run`)');
-    await installHeartbeat(ordersUrl);
-    const beating = runHeartbeat(ordersUrl, { intervalMs: 1_000, signal: stopHeartbeat.signal });
     await sleep(2_000);
 
     say(`backup: pg_dump of orders_demo streamed into ${process.env.DEMO_BACKUP_DIR} with a manifest (\`golive backup run ${RUNBOOK}\`)`);
     const beforeBackup = await newestHeartbeat(ordersUrl);
-    const backupId = await runAndWait(client, 'backup', 'sam');
+    const backupId = await runAndWait(client, 'backup', requestedBy);
     const backup = await waitForRun(client, runs, backupId);
     console.log(formatBackup(backup));
     const afterBackup = await newestHeartbeat(ordersUrl);
@@ -117,20 +130,17 @@ async function tellTheStory(endpoints: Endpoints, ordersUrl: string): Promise<bo
     console.log(`${await keepWriting(ordersUrl, WRITES_AFTER_BACKUP_MS)} new orders written after the backup`);
 
     say(`drill: restore the newest backup into a scratch database, verify it, measure RPO and RTO (\`golive drill run ${RUNBOOK}\`)`);
-    const drillId = await runAndWait(client, 'drill', 'sam');
+    const drillId = await runAndWait(client, 'drill', requestedBy);
     const drill = await protection.getDrill(drillId);
     if (!drill) throw new UserError(`drill ${drillId} was not recorded; see \`golive status ${drillId}\``);
     console.log(formatDrill(drill));
-    stopHeartbeat.abort();
-    await beating;
     explainRpo(drill, beforeBackup, afterBackup);
 
     say('posture: every protected service, its objectives, last backup and last drill (`golive posture`)');
     console.log(formatPosture(await readPosture(protection, RUNBOOKS_DIR)));
-    console.log('\nschedule them: `golive backup schedule RUNBOOK --cron "0 2 * * *"`, `golive drill schedule RUNBOOK --cron "0 4 * * 1"`');
     return backup.status === 'succeeded' && drill.status === 'passed';
   } finally {
-    stopHeartbeat.abort();
+    await heartbeat.stop();
     await client.connection.close();
     await pool.end();
   }
@@ -153,13 +163,28 @@ function explainRpo(drill: DrillRecord, beforeBackup: Date, afterBackup: Date): 
   console.log(`\nmeasured RPO ${formatMeasured(rpoMs)}${clock} from the newest ${rpoSource} in the restored copy; ground truth from the source's heartbeat table: ${truth}`);
 }
 
+/** The demo's last lines: how to get its stage back, with the heartbeat beating, and what to try on it. */
+function nextSteps(liveDev: boolean): string {
+  const first = liveDev
+    ? 'next: restart golive dev (`golive dev --stop`, then `golive dev --detach`) so it takes up the demo\'s variables and heartbeat writer; then'
+    : 'next: `golive dev --detach` brings back the stack, the demo\'s variables and its heartbeat writer; then';
+  return [
+    first,
+    `  golive drill run ${RUNBOOK} --fresh-backup    # RPO measured from a running heartbeat`,
+    `  golive backup list ${RUNBOOK}`,
+    '  golive drill history --service orders-demo',
+    `  golive drill schedule ${RUNBOOK} --cron "0 4 * * 1"`,
+    '`golive dev --stop` stops it all.',
+  ].join('\n');
+}
+
 export function demoCommand(): Command {
   return new Command('demo')
     .description('tell the DR story on the embedded stack (or a running `golive dev`): backup, writes, drill with measured RPO/RTO, posture')
     .action(async () => {
       const config = loadConfig();
-      const logger = createLogger('error', 'golive-demo');
-      installTemporalRuntime(logger, 'error');
+      const { logger } = createFileLogger(config.logLevel, config.home, 'demo');
+      installTemporalRuntime(logger);
       const live = readLiveStack(config.home);
       let embedded: EmbeddedStack | undefined;
       if (live) {
@@ -172,15 +197,15 @@ export function demoCommand(): Command {
       const endpoints: Endpoints = live ?? embedded!;
       try {
         const ordersUrl = await prepareSampleData(endpoints.databaseUrl, config);
-        console.log(`sample database orders_demo holds ${ORDERS}+ orders`);
         const services = await startServices(config, endpoints, { worker: true, http: false, taskQueue: TASK_QUEUE, logger });
         try {
-          if (!(await tellTheStory(endpoints, ordersUrl))) throw new UserError('the demo did not end as expected; see the output above');
+          if (!(await tellTheStory(config, endpoints, ordersUrl, logger))) throw new UserError('the demo did not end as expected; see the output above');
         } finally {
           await services.stop();
         }
       } finally {
         await embedded?.stop();
       }
+      say(nextSteps(live !== undefined));
     });
 }

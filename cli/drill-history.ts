@@ -1,9 +1,9 @@
 import { Command, Option } from 'commander';
 import { formatMeasured } from '../definitions/duration.ts';
-import { UserError } from '../runtime/errors.ts';
+import { listDrills } from '../runtime/posture.ts';
 import { createPgProtectionStore } from '../store/protection.ts';
 import type { DrillRecord } from '../workflows/definitions.ts';
-import { formatTable, print, withStack } from './context.ts';
+import { formatTable, print, wholeNumber, withStack } from './context.ts';
 import { formatTime } from './format-run.ts';
 import { remoteApi } from './remote.ts';
 
@@ -33,15 +33,12 @@ export function drillHistoryCommand(): Command {
   return new Command('history')
     .description('recorded restore-verification drills, newest first, with measured RPO/RTO against the objectives')
     .option('--service <service>', 'only drills of this service')
-    .option('--limit <n>', 'at most this many', (value) => Number.parseInt(value, 10), 20)
+    .option('--limit <n>', 'at most this many', wholeNumber, 20)
     .addOption(new Option('--json', 'print JSON'))
     .action(async (options: { service?: string; limit: number; json?: boolean }) => {
-      if (!Number.isInteger(options.limit) || options.limit < 1) throw new UserError('--limit takes a whole number of at least 1');
+      const filter = { service: options.service, limit: options.limit };
       const api = remoteApi();
-      if (api) return print(await api.drills({ service: options.service, limit: options.limit }), options.json, formatDrills);
-      await withStack(async ({ pool }) => {
-        const drills = await createPgProtectionStore(pool).listDrills({ service: options.service, limit: options.limit });
-        print(drills, options.json, formatDrills);
-      });
+      const drills = api ? await api.drills(filter) : await withStack(({ pool }) => listDrills(createPgProtectionStore(pool), filter));
+      print({ drills }, options.json, (answer) => formatDrills(answer.drills));
     });
 }

@@ -1,6 +1,8 @@
 import { formatBytes, type BackupEntry } from '../definitions/backup-manifest.ts';
 import { formatDuration, formatMeasured, formatSkew } from '../definitions/duration.ts';
-import type { ScheduleView } from '../runtime/protection.ts';
+import type { ProtectionKind } from '../runtime/protection.ts';
+import type { ScheduleView } from '../runtime/schedules.ts';
+import type { ScheduleNote } from '../store/schedule-notes.ts';
 import type { DrillRecord, RunState } from '../workflows/definitions.ts';
 import { formatTable } from './context.ts';
 import { formatTime } from './format-run.ts';
@@ -83,13 +85,18 @@ export function formatBackupList(entries: BackupEntry[], store: string): string 
   ]);
 }
 
-export function formatSchedules(schedules: ScheduleView[]): string {
-  if (schedules.length === 0) return 'no schedules yet: create one with `golive drill schedule RUNBOOK --cron "0 3 * * *"`';
-  return formatTable([
-    ['SCHEDULE', 'KIND', 'SERVICE', 'CRON', 'STATE', 'NEXT RUN', 'LAST RUN', 'LAST RESULT', 'RUNBOOK FILE'],
+/** "2026-03-10 11:59:59Z  pause by ana: maintenance window". */
+function noteLine(note: ScheduleNote): string {
+  return `${formatTime(note.at)}  ${note.control}${note.forced ? ' --force' : ''} by ${note.actor}${note.note ? `: ${note.note}` : ''}`;
+}
+
+/** What `golive drill schedules` and `golive backup schedules` print: one row per schedule, then each one's latest notes. */
+export function formatSchedules(schedules: ScheduleView[], kind: ProtectionKind): string {
+  if (schedules.length === 0) return `no ${kind} schedules yet: create one with \`golive ${kind} schedule RUNBOOK --cron "0 3 * * *"\``;
+  const table = formatTable([
+    ['SCHEDULE', 'SERVICE', 'CRON', 'STATE', 'NEXT RUN', 'LAST RUN', 'LAST RESULT', 'RUNBOOK FILE'],
     ...schedules.map((schedule) => [
       schedule.scheduleId,
-      schedule.kind,
       schedule.service,
       `${schedule.cron}${schedule.timezone ? ` (${schedule.timezone})` : ''}`,
       schedule.paused ? `paused${schedule.note ? `: ${schedule.note}` : ''}` : 'active',
@@ -99,4 +106,7 @@ export function formatSchedules(schedules: ScheduleView[]): string {
       schedule.definition === 'changed since scheduled' ? 'changed since scheduled: run `schedule` again' : schedule.definition,
     ]),
   ]);
+  const notes = schedules.filter((schedule) => (schedule.notes ?? []).length > 0)
+    .flatMap((schedule) => ['', `${schedule.scheduleId} notes, newest first:`, ...(schedule.notes ?? []).map((note) => `  ${noteLine(note)}`)]);
+  return [table, ...notes].join('\n');
 }

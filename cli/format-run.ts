@@ -1,6 +1,6 @@
 import { formatDuration } from '../definitions/duration.ts';
 import type { RunSummary } from '../store/runs.ts';
-import type { AuditEvent, RunState, StepState } from '../workflows/definitions.ts';
+import type { AuditEvent, GateWait, RunState, StepState } from '../workflows/definitions.ts';
 import { formatTable } from './context.ts';
 
 /** `2026-11-25 08:01:13Z`: an ISO timestamp as a table cell. */
@@ -31,6 +31,18 @@ function stepRows(steps: StepState[]): string[][] {
   ]);
 }
 
+/** A waiting gate: what it asks, who may decide it, until when, and the commands that decide it. */
+export function formatGate(gate: GateWait, runId: string, requestedBy: string, at = Date.now()): string {
+  const left = Date.parse(gate.deadline) - at;
+  return [
+    `waiting at approval gate ${gate.stepId} since ${formatTime(gate.since)}${gate.message ? `: ${gate.message}` : ''}`,
+    `  may decide: anyone holding ${gate.approvers.join(' or ')}, except ${requestedBy} (who requested the run)`,
+    `  deadline:   ${formatTime(gate.deadline)} (${left > 0 ? `in ${formatDuration(left)}` : 'now'}); without a decision the run rolls back`,
+    `  approve:    golive approve ${runId} --comment "why"`,
+    `  reject:     golive reject ${runId} --comment "why"`,
+  ].join('\n');
+}
+
 export function formatRunState(state: RunState): string {
   const elapsed = Date.parse(state.finishedAt ?? new Date().toISOString()) - Date.parse(state.startedAt);
   const lines = [
@@ -38,6 +50,7 @@ export function formatRunState(state: RunState): string {
     `status ${state.status}${state.paused && state.status !== 'paused' ? ' (pause requested)' : ''}  requested by ${state.requestedBy}  started ${formatTime(state.startedAt)}  ${state.finishedAt ? 'took' : 'running for'} ${formatDuration(elapsed)}`,
   ];
   if (state.reason) lines.push(`reason: ${state.reason}`);
+  if (state.gate) lines.push('', formatGate(state.gate, state.runId, state.requestedBy));
   lines.push('', formatTable([['#', 'STEP', 'ACTION', 'STATUS', 'TOOK', 'DETAIL'], ...stepRows(state.steps)]));
   if (state.rollback.length > 0) {
     lines.push('', 'rollback:', formatTable([['#', 'STEP', 'ACTION', 'STATUS', 'TOOK', 'DETAIL'], ...stepRows(state.rollback)]));

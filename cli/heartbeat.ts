@@ -38,7 +38,7 @@ export async function resolveHeartbeatTarget(argument: string, env: NodeJS.Proce
   if (spec.type !== 'postgres') throw new Error(`cannot write heartbeats to target ${name} in ${file}: it is a ${spec.type} target, not postgres`);
   let url: string;
   try {
-    url = resolveTarget(name, spec, env, policy).url;
+    url = resolveTarget(name, spec, env, policy, 'cli').url;
   } catch (error) {
     throw new Error(`cannot resolve heartbeat target ${name} in ${file}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }

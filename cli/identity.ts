@@ -3,7 +3,7 @@ import { loadConfig, type Config } from '../config/env.ts';
 import { formatDuration, parseDuration } from '../definitions/duration.ts';
 import { ROLES, type Role } from '../definitions/roles.ts';
 import { createPool } from '../runtime/connections.ts';
-import { UserError } from '../runtime/errors.ts';
+import { StackUnavailable, UserError } from '../runtime/errors.ts';
 import { readLiveStack } from '../runtime/stack-file.ts';
 import { createPgIdentityStore, type Actor, type IdentityStore, type TokenInfo } from '../store/identity.ts';
 import { actingUser, formatTable, print, printJson } from './context.ts';
@@ -25,7 +25,7 @@ interface IdentityContext {
 async function withIdentity<T>(work: (context: IdentityContext) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const databaseUrl = config.databaseUrl ?? readLiveStack(config.home)?.databaseUrl;
-  if (!databaseUrl) throw new UserError("golive token and golive roles work on golive's Postgres directly: set DATABASE_URL, or start `golive dev` in this folder");
+  if (!databaseUrl) throw new StackUnavailable("golive token and golive roles work on golive's Postgres directly: set DATABASE_URL, or start `golive dev` in this folder");
   const pool = createPool(databaseUrl);
   try {
     return await work({ config, identity: createPgIdentityStore(pool), actor: { name: actingUser(undefined, config), channel: 'cli' } });
@@ -96,7 +96,7 @@ export function tokenCommand(): Command {
     .addOption(json())
     .action(async (options: { json?: boolean }) => {
       const tokens = await withIdentity(({ identity }) => identity.listTokens());
-      print(tokens.map((entry) => ({ ...entry, status: tokenStatus(entry) })), options.json, formatTokens);
+      print({ tokens: tokens.map((entry) => ({ ...entry, status: tokenStatus(entry) })) }, options.json, (answer) => formatTokens(answer.tokens));
     });
   token.command('revoke')
     .description('revoke an API token at once; requests with it get 401 from then on')
@@ -160,7 +160,7 @@ export function rolesCommand(): Command {
       const configured = Object.entries(config.roles).flatMap(([user, held]) => held.map((role): RoleEntry => ({ user, role, source: 'GOLIVE_ROLES' })));
       const granted = grants.map((grant): RoleEntry => ({ ...grant, source: 'database' }));
       const entries = [...configured, ...granted].sort((a, b) => a.user.localeCompare(b.user) || a.role.localeCompare(b.role) || a.source.localeCompare(b.source));
-      print(entries, options.json, formatRoles);
+      print({ roles: entries }, options.json, (answer) => formatRoles(answer.roles));
     });
   return roles;
 }

@@ -3,14 +3,13 @@ import { z } from 'zod';
 import { loadConfig } from '../config/env.ts';
 import { loadRunbook } from '../definitions/load.ts';
 import type { PostureReport } from '../runtime/posture.ts';
-import { UserError } from '../runtime/errors.ts';
+import { ControlConflict, ControlForbidden, NotFoundError, StackUnavailable, UserError } from '../runtime/errors.ts';
 import {
   AuditEventShape, ControlAnswer, DrillRecordShape, ErrorBody, PostureShape, RunStateShape, RunSummaryShape, StartedRun,
 } from '../server/api-schemas.ts';
 import type { RunFilter, RunSummary } from '../store/runs.ts';
-import { FINISHED, type AuditEvent, type ControlName, type DrillRecord, type RunState } from '../workflows/definitions.ts';
-import { print, printJson } from './context.ts';
-import { formatRunState } from './format-run.ts';
+import type { AuditEvent, ControlName, DrillRecord, RunState } from '../workflows/definitions.ts';
+import { reportStarted } from './follow.ts';
 
 /**
  * The CLI's client of golive's HTTP API, used for every command the API serves when GOLIVE_URL
@@ -36,7 +35,6 @@ const DrillList = z.object({ drills: z.array(checked<DrillRecord>(DrillRecordSha
 const Posture = checked<PostureReport>(PostureShape);
 
 const REQUEST_TIMEOUT_MS = 30_000;
-const POLL_INTERVAL_MS = 1_000;
 
 /** The API client when GOLIVE_URL and GOLIVE_TOKEN are set; else the CLI talks to Temporal and Postgres itself. */
 export function remoteApi(): RemoteApi | undefined {
@@ -61,13 +59,13 @@ export function createRemoteApi(url: string, token: string): RemoteApi {
       });
     } catch (error) {
       const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : String(error);
-      throw new UserError(`cannot reach golive at ${url} (GOLIVE_URL): ${cause}`);
+      throw new StackUnavailable(`cannot reach golive at ${url} (GOLIVE_URL): ${cause}`);
     }
     const text = await response.text();
     const json = parse(text);
     if (!response.ok) {
       const refusal = ErrorBody.safeParse(json);
-      throw new UserError(refusal.success ? refusal.data.error.message : `golive at ${url} answered ${method} ${path} with ${response.status} ${response.statusText}`);
+      throw refused(response.status, refusal.success ? refusal.data.error.message : `golive at ${url} answered ${method} ${path} with ${response.status} ${response.statusText}`);
     }
     const parsed = answer.safeParse(json);
     if (!parsed.success) throw new Error(`golive at ${url} answered ${method} ${path} with a body this CLI does not understand; are both the same version?`);
@@ -91,6 +89,16 @@ export function createRemoteApi(url: string, token: string): RemoteApi {
   };
 }
 
+/** The API's refusal as the failure the CLI would have raised itself, so exit codes and --json errors agree. */
+function refused(status: number, message: string): Error {
+  if (status === 404) return new NotFoundError(message);
+  if (status === 403) return new ControlForbidden(message);
+  if (status === 409) return new ControlConflict(message);
+  if (status === 503 || status === 502 || status === 504) return new StackUnavailable(message);
+  if (status >= 400 && status < 500) return new UserError(message);
+  return new Error(message);
+}
+
 function parse(text: string): unknown {
   try {
     return JSON.parse(text);
@@ -112,17 +120,5 @@ export async function runRemotely(api: RemoteApi, fileOrName: string, options: {
   const name = await runbookName(fileOrName);
   const runId = await api.startRun(name, options.comment);
   const started = `started run ${runId} on ${api.url}: the server runs its own copy of runbook ${name}, not a local file, as the token's user`;
-  if (options.detach) {
-    print({ runId }, options.json, () => `${started}; follow it with \`golive status ${runId}\``);
-    return;
-  }
-  if (!options.json) console.log(`${started}; waiting for it to finish (Ctrl-C leaves it running)`);
-  let state = await api.runState(runId);
-  while (!FINISHED.includes(state.status)) {
-    await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
-    state = await api.runState(runId);
-  }
-  if (options.json) printJson(state);
-  else console.log(formatRunState(state));
-  if (state.status !== 'succeeded') process.exitCode = 1;
+  await reportStarted(runId, options, started, () => api.runState(runId));
 }

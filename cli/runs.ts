@@ -1,18 +1,16 @@
 import { Command, Option } from 'commander';
 import { loadRunbook } from '../definitions/load.ts';
-import { getRunState, sendControl, startRunbookRun, unknownRun, waitForRun } from '../runtime/runs.ts';
-import { UserError } from '../runtime/errors.ts';
-import { CONTROLS, type ControlName, type RunState } from '../workflows/definitions.ts';
-import { actingUser, print, printJson, withStack } from './context.ts';
+import { getRunState, listRuns, sendControl, startRunbookRun, unknownRun } from '../runtime/runs.ts';
+import { parseDuration } from '../definitions/duration.ts';
+import { EXIT, UserError } from '../runtime/errors.ts';
+import { CONTROLS, FINISHED, RUN_STATUSES, type ControlName, type RunState } from '../workflows/definitions.ts';
+import { actingUser, print, wholeNumber, withStack } from './context.ts';
+import { reportStarted, waitUntil } from './follow.ts';
 import { formatRunList, formatRunState, formatTimeline } from './format-run.ts';
 import { refuseAs, remoteApi, runRemotely } from './remote.ts';
 
 const json = () => new Option('--json', 'print JSON');
 const as = () => new Option('--as <user>', 'who is acting (default: GOLIVE_USER, else your login name)');
-
-function exitFor(state: RunState): void {
-  if (state.status !== 'succeeded') process.exitCode = 1;
-}
 
 function runCommand(): Command {
   return new Command('run')
@@ -20,7 +18,7 @@ function runCommand(): Command {
     .argument('<runbook>', "runbook file (YAML); with GOLIVE_URL, a file or the name of a runbook in the server's folder")
     .addOption(as())
     .option('--comment <text>', 'why; kept in the audit trail')
-    .option('--detach', 'print the run id and return at once')
+    .option('--detach', 'print only the run id and return at once (`R=$(golive run … --detach)`)')
     .addOption(json())
     .action(async (file: string, options: { as?: string; comment?: string; detach?: boolean; json?: boolean }) => {
       const api = remoteApi();
@@ -29,15 +27,7 @@ function runCommand(): Command {
       await withStack(async ({ config, client, store }) => {
         const requestedBy = actingUser(options.as, config);
         const runId = await startRunbookRun(client, { runbook, requestedBy, channel: 'cli', taskQueue: config.temporal.taskQueue, source: file, comment: options.comment });
-        if (options.detach) {
-          if (options.json) printJson({ runId });
-          else console.log(`started run ${runId} as ${requestedBy}; follow it with \`golive status ${runId}\``);
-          return;
-        }
-        if (!options.json) console.log(`started run ${runId} as ${requestedBy}; waiting for it to finish (Ctrl-C leaves it running)`);
-        const state = await waitForRun(client, store, runId);
-        print(state, options.json, formatRunState);
-        exitFor(state);
+        await reportStarted(runId, options, `started run ${runId} of ${runbook.metadata.name} as ${requestedBy}`, () => getRunState(client, store, runId));
       });
     });
 }
@@ -46,16 +36,13 @@ function runsCommand(): Command {
   return new Command('runs')
     .description('list recent runs, newest first')
     .option('--service <service>', 'only runs of this service')
-    .option('--status <status>', 'only runs in this status')
-    .option('--limit <n>', 'at most this many', (value) => Number.parseInt(value, 10), 20)
+    .addOption(new Option('--status <status>', 'only runs in this status').choices(RUN_STATUSES))
+    .option('--limit <n>', 'at most this many', wholeNumber, 20)
     .addOption(json())
     .action(async (options: { service?: string; status?: string; limit: number; json?: boolean }) => {
-      if (!Number.isInteger(options.limit) || options.limit < 1) throw new UserError('--limit takes a whole number of at least 1');
       const api = remoteApi();
-      if (api) return print(await api.listRuns(options), options.json, formatRunList);
-      await withStack(async ({ store }) => {
-        print(await store.listRuns(options), options.json, formatRunList);
-      });
+      const runs = api ? await api.listRuns(options) : await withStack(({ store }) => listRuns(store, options));
+      print({ runs }, options.json, (list) => formatRunList(list.runs));
     });
 }
 
@@ -80,12 +67,35 @@ function timelineCommand(): Command {
     .addOption(json())
     .action(async (runId: string, options: { json?: boolean }) => {
       const api = remoteApi();
-      if (api) return print(await api.timeline(runId), options.json, formatTimeline);
-      await withStack(async ({ store }) => {
-        const events = await store.events(runId);
-        if (events.length === 0) throw unknownRun(runId);
-        print(events, options.json, formatTimeline);
-      });
+      const events = api ? await api.timeline(runId) : await withStack(({ store }) => store.events(runId));
+      if (events.length === 0) throw unknownRun(runId);
+      print({ runId, events }, options.json, (timeline) => formatTimeline(timeline.events));
+    });
+}
+
+const WAITS = {
+  gate: { reached: (state: RunState) => state.gate !== undefined, what: 'waits at an approval gate' },
+  pause: { reached: (state: RunState) => state.status === 'paused', what: 'is paused' },
+  end: { reached: (state: RunState) => FINISHED.includes(state.status), what: 'ends' },
+} as const;
+
+function waitCommand(): Command {
+  return new Command('wait')
+    .description('block until a run waits at a gate, is paused, or ends (for scripts); prints what it found')
+    .argument('<run>', 'run id')
+    .addOption(new Option('--for <point>', 'what to wait for').choices(Object.keys(WAITS)).default('end'))
+    .option('--timeout <duration>', 'give up after this long (exit 1)', '30m')
+    .addOption(json())
+    .action(async (runId: string, options: { for: keyof typeof WAITS; timeout: string; json?: boolean }) => {
+      const timeoutMs = parseDuration(options.timeout);
+      if (timeoutMs === undefined || timeoutMs <= 0) throw new UserError(`--timeout: give a duration longer than 0s like 90s or 10m, not "${options.timeout}"`);
+      const wanted = WAITS[options.for];
+      const api = remoteApi();
+      const watch = (read: () => Promise<RunState>) => waitUntil(runId, read, (state) => wanted.reached(state) || FINISHED.includes(state.status), timeoutMs);
+      const state = api ? await watch(() => api.runState(runId)) : await withStack(({ client, store }) => watch(() => getRunState(client, store, runId)));
+      print(state, options.json, formatRunState);
+      if (!wanted.reached(state)) throw new Error(`run ${runId} ${state.status} before it ${wanted.what}`);
+      if (options.for === 'end' && state.status !== 'succeeded') process.exitCode = EXIT.failed;
     });
 }
 
@@ -121,5 +131,5 @@ function controlCommand(control: ControlName): Command {
 }
 
 export function runCommands(): Command[] {
-  return [runCommand(), runsCommand(), statusCommand(), timelineCommand(), ...Object.keys(CONTROLS).map((name) => controlCommand(name as ControlName))];
+  return [runCommand(), runsCommand(), statusCommand(), waitCommand(), timelineCommand(), ...Object.keys(CONTROLS).map((name) => controlCommand(name as ControlName))];
 }

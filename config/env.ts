@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseRoles, type RoleMap } from '../definitions/roles.ts';
 import { deniedPattern, NAME_PATTERN, targetEnvPolicy, type TargetEnvPolicy } from '../definitions/target-env.ts';
+import { addDemoEnv } from '../runtime/demo-env.ts';
 
 const port = z.string().trim().regex(/^\d{1,5}$/, 'must be a port number 0-65535').transform(Number).refine((value) => value <= 65535, 'must be a port number 0-65535');
 const optionalUrl = z.string().trim().min(1).optional();
@@ -88,7 +89,12 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-/** Parses the environment; a wrong value fails naming the variable and what it must be, never echoing the value. */
+/**
+ * Parses the environment; a wrong value fails naming the variable and what it must be, never
+ * echoing the value. Then adds to `env` the variables of GOLIVE_HOME/demo.env it does not set
+ * (runtime/demo-env.ts): the targets of the demo's runbooks resolve after the demo ended, on
+ * `golive dev`'s worker and in every command.
+ */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = EnvSchema.safeParse(blankToUndefined(env));
   if (!parsed.success) {
@@ -96,6 +102,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid environment:\n  ${lines.join('\n  ')}\nsee .env.example for every variable`);
   }
   const value = parsed.data;
+  addDemoEnv(env, value.GOLIVE_HOME);
   return {
     temporal: {
       address: value.TEMPORAL_ADDRESS,

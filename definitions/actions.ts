@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationText, identifier, nonEmpty } from './fields.ts';
+import { identifier, nonEmpty, positiveDuration } from './fields.ts';
 import type { TargetType } from './targets.ts';
 
 /**
@@ -42,7 +42,7 @@ export const ACTIONS = {
       method: z.enum(['GET', 'HEAD']).default('GET'),
       expectStatus: z.number().int().min(100).max(599).default(200),
       bodyContains: z.string().optional(),
-      timeout: durationText.default('10s'),
+      timeout: positiveDuration.default('10s'),
     }),
   },
   'http.burst': {
@@ -84,7 +84,7 @@ export const ACTIONS = {
   'postgres.promote': {
     summary: 'promotes a standby to primary; a primary is left as it is',
     targets: ['postgres'],
-    with: z.strictObject({ wait: durationText.default('60s') }),
+    with: z.strictObject({ wait: positiveDuration.default('60s') }),
   },
   'postgres.dump': {
     summary: 'writes pg_dump -Fc of the target database to a file',
@@ -124,7 +124,7 @@ export const ACTIONS = {
     with: z.strictObject({
       service: identifier,
       keep: z.number().int().min(1).optional(),
-      maxAge: durationText.optional(),
+      maxAge: positiveDuration.optional(),
     }),
   },
   'backup.latest': {
@@ -160,7 +160,7 @@ export const ACTIONS = {
     with: z.strictObject({
       database: scratchDatabase.optional(),
       sql: nonEmpty.default('SELECT 1'),
-      within: durationText.default('5m'),
+      within: positiveDuration.default('5m'),
     }),
     sql: { field: 'sql' },
   },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationText, identifier, nonEmpty } from './fields.ts';
+import { identifier, nonEmpty, positiveDuration } from './fields.ts';
 import { assertions } from './steps.ts';
 import type { Target, TargetType } from './targets.ts';
 import { sqlPlaceholderProblem } from './templates.ts';
@@ -15,7 +15,7 @@ export const BackupPolicy = z.strictObject({
   /** A filesystem or s3 target the backups are written to. */
   store: identifier,
   retention: z
-    .strictObject({ keep: z.number().int().min(1).optional(), maxAge: durationText.optional() })
+    .strictObject({ keep: z.number().int().min(1).optional(), maxAge: positiveDuration.optional() })
     .default({}),
   /** Rows per table fingerprinted at backup time, compared by every drill. */
   sampleRows: z.number().int().min(0).default(1000),
@@ -36,9 +36,9 @@ export const DrillPolicy = z.strictObject({
     .array(z.strictObject({ id: identifier, sql: drillSql, assert: assertions.optional() }))
     .default([]),
   /** The health check whose first pass stops the RTO clock. */
-  health: z.strictObject({ sql: drillSql.default('SELECT 1'), within: durationText.default('5m') }).default({ sql: 'SELECT 1', within: '5m' }),
+  health: z.strictObject({ sql: drillSql.default('SELECT 1'), within: positiveDuration.default('5m') }).default({ sql: 'SELECT 1', within: '5m' }),
   /** A service is stale when no drill passed within this window. */
-  window: durationText.default('30d'),
+  window: positiveDuration.default('30d'),
 });
 export type DrillPolicy = z.output<typeof DrillPolicy>;
 

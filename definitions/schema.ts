@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationText, identifier, nonEmpty } from './fields.ts';
+import { identifier, nonEmpty, objectiveDuration, positiveDuration } from './fields.ts';
 import { ROLES } from './roles.ts';
 import { approvalGate, checkActionStep, checkReferences, StepInput } from './steps.ts';
 import { BackupPolicy, checkProtection, DrillPolicy } from './protection.ts';
@@ -29,7 +29,7 @@ export const RunbookSchema = z
     metadata,
     spec: z.strictObject({
       strategy: z.enum(STRATEGIES),
-      objectives: z.strictObject({ rpo: durationText, rto: durationText }),
+      objectives: z.strictObject({ rpo: objectiveDuration, rto: objectiveDuration }),
       targets: z.record(identifier, TargetSchema).default({}),
       backup: BackupPolicy.optional(),
       drill: DrillPolicy.optional(),
@@ -55,7 +55,8 @@ const checkItem = z
     approvers: z.array(z.enum(ROLES)).min(1).optional(),
   })
   .superRefine((item, ctx) => {
-    if (item.verification === 'automatic' && item.check?.kind !== 'action') {
+    // `in`, not `kind`: a check that failed to parse has no kind, and its own problems are reported.
+    if (item.verification === 'automatic' && !(item.check && 'action' in item.check)) {
       ctx.addIssue({ code: 'custom', path: ['check'], message: 'an automatic item needs a check with an action' });
     }
     if (item.verification === 'sign-off' && item.check !== undefined) {
@@ -107,7 +108,7 @@ export const RolloutPlanSchema = z
         .array(
           z.strictObject({
             percent: z.number().int().min(1).max(100),
-            bake: durationText.default('10m'),
+            bake: positiveDuration.default('10m'),
             approval: approvalGate.optional(),
           }),
         )

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ACTIONS, ACTION_NAMES, isActionName, type ActionName, type ActionSpec } from './actions.ts';
 import { parseAssertion } from './assertions.ts';
-import { durationText, identifier } from './fields.ts';
+import { identifier, positiveDuration } from './fields.ts';
 import { ROLES } from './roles.ts';
 import type { Target } from './targets.ts';
 import { placeholderProblem, placeholders, sqlPlaceholderProblem } from './templates.ts';
@@ -22,11 +22,11 @@ export const assertions = z.union([assertion, z.array(assertion)]);
 
 export const approvalGate = z.strictObject({
   approvers: z.array(z.enum(ROLES)).min(1, 'an approval needs at least one approver role'),
-  timeout: durationText.default('24h'),
+  timeout: positiveDuration.default('24h'),
   message: z.string().optional(),
 });
 
-const pause = z.strictObject({ duration: durationText.optional(), reason: z.string().optional() });
+const pause = z.strictObject({ duration: positiveDuration.optional(), reason: z.string().optional() });
 
 /**
  * Whether the `with` value at `path` (or a value holding it) contains a placeholder. Such a
@@ -59,7 +59,7 @@ export const StepInput = z
     action: z.string().optional(),
     target: identifier.optional(),
     with: z.record(z.string(), z.unknown()).optional(),
-    timeout: durationText.optional(),
+    timeout: positiveDuration.optional(),
     retries: z.number().int().min(0).max(20).optional(),
     assert: assertions.optional(),
     approval: approvalGate.optional(),

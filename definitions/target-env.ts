@@ -79,15 +79,55 @@ export function deniedPattern(pattern: NamePattern, deny: readonly OwnVariable[]
   return deny.find((entry) => (entry.pattern.endsWith('*') || !pattern.endsWith('*')) && matches(entry.pattern, stem, true));
 }
 
+/**
+ * The process that resolves a target, so its messages say whose environment lacks a variable:
+ * a worker running a step, or the golive CLI (`golive heartbeat`, `golive backup list`).
+ */
+export type ResolvingProcess = 'worker' | 'cli';
+
+interface ProcessWords {
+  /** The process as the subject of a sentence. */
+  name: string;
+  /** Where its variables are. */
+  where: string;
+  /** What to do about a variable that is not set there, if anything needs saying. */
+  fix?: string;
+  /** What to do about one of the demo's variables. */
+  demoFix: string;
+}
+
+const DEMO_ENV = "`golive dev`, which loads the demo's variables from GOLIVE_HOME/demo.env";
+
+const WORDS: Record<ResolvingProcess, ProcessWords> = {
+  worker: { name: 'this worker', where: 'on this worker', demoFix: `start the worker with ${DEMO_ENV}` },
+  cli: {
+    name: 'this golive CLI',
+    where: "in this golive CLI's environment",
+    fix: 'export it and run the command again',
+    demoFix: `export it, or run ${DEMO_ENV}`,
+  },
+};
+
+/** The variables `golive dev` sets for the shipped demo runbooks. */
+const DEMO_VARIABLES: NamePattern = 'DEMO_*';
+
 /** Why a target may not name `name` under `policy`, or undefined when it may. */
-export function refusal(name: string, policy: TargetEnvPolicy): string | undefined {
+export function refusal(name: string, policy: TargetEnvPolicy, resolvedIn: ResolvingProcess = 'worker'): string | undefined {
+  const owner = WORDS[resolvedIn].name;
   const own = ownVariable(name, policy.deny);
-  if (own) return `names golive's own ${own.holds}`;
+  if (own) return `names golive's own ${own.holds}: ${owner} does not resolve it`;
   if (policy.allow !== undefined && !policy.allow.some((pattern) => matches(pattern, name, false))) {
     const listed = policy.allow.length === 0 ? 'which is empty' : `(${policy.allow.join(', ')})`;
-    return `is not in this worker's GOLIVE_TARGET_ENV_ALLOW ${listed}`;
+    return `is not in ${owner}'s GOLIVE_TARGET_ENV_ALLOW ${listed}: ${owner} does not resolve it`;
   }
   return undefined;
+}
+
+/** Why a variable a target names cannot be read: it is not set where `resolvedIn` looks, and what to do. */
+export function notSet(name: string, resolvedIn: ResolvingProcess = 'worker'): string {
+  const words = WORDS[resolvedIn];
+  const fix = matches(DEMO_VARIABLES, name, false) ? words.demoFix : words.fix;
+  return `is not set ${words.where}${fix === undefined ? '' : `: ${fix}`}`;
 }
 
 /** The validation message for a target naming one of golive's own variables. */

@@ -1,6 +1,14 @@
 import { z } from 'zod';
 import { businessFailure } from './failures.ts';
-import { DENY_OWN_VARIABLES, ownVariable, ownVariableMessage, refusal, type TargetEnvPolicy } from './target-env.ts';
+import {
+  DENY_OWN_VARIABLES,
+  notSet,
+  ownVariable,
+  ownVariableMessage,
+  refusal,
+  type ResolvingProcess,
+  type TargetEnvPolicy,
+} from './target-env.ts';
 
 /**
  * Targets are the real systems a runbook acts on. Values may name environment variables as
@@ -83,43 +91,46 @@ export type Environment = Readonly<Record<string, string | undefined>>;
 
 /**
  * Replaces every `${VAR}` in `text` from `env`. A name the policy refuses, and a missing or
- * empty variable, fail the step naming the target, the field and the variable; no resolved
- * value ever appears in a message.
+ * empty variable, fail the step naming the target, the field, the variable and the process
+ * that looked for it; no resolved value ever appears in a message.
  */
 export function resolveText(
   text: string,
   env: Environment,
   where: { target: string; field: string },
   policy: TargetEnvPolicy = DENY_OWN_VARIABLES,
+  resolvedIn: ResolvingProcess = 'worker',
 ): string {
   for (const match of text.matchAll(ENV_REFERENCE)) {
     const variable = match[1] ?? '';
-    const refused = refusal(variable, policy);
-    if (refused) {
-      throw businessFailure(`target ${where.target}: \${${variable}} (used in ${where.field}) ${refused}: this worker does not resolve it`, 'InvalidTarget');
-    }
+    const refused = refusal(variable, policy, resolvedIn);
+    if (refused) throw businessFailure(`target ${where.target}: \${${variable}} (used in ${where.field}) ${refused}`, 'InvalidTarget');
   }
   return text.replace(ENV_REFERENCE, (_reference, variable: string) => {
     const value = env[variable];
     if (value === undefined || value === '') {
-      throw businessFailure(
-        `target ${where.target}: environment variable ${variable} (used in ${where.field}) is not set on this worker`,
-        'MissingEnvironment',
-      );
+      const message = `target ${where.target}: environment variable ${variable} (used in ${where.field}) ${notSet(variable, resolvedIn)}`;
+      throw businessFailure(message, 'MissingEnvironment');
     }
     return value;
   });
 }
 
 /**
- * The target with every string field resolved. Call it on the worker, never in a workflow,
- * with the worker's policy (golive's own variables, GOLIVE_TARGET_ENV_ALLOW); the default
- * refuses golive's own variables only.
+ * The target with every string field resolved, never in a workflow. A worker passes its
+ * policy (golive's own variables, GOLIVE_TARGET_ENV_ALLOW); the default refuses golive's own
+ * variables only. `resolvedIn` names the process in messages: the CLI passes 'cli'.
  */
-export function resolveTarget<T extends Target>(name: string, spec: T, env: Environment, policy: TargetEnvPolicy = DENY_OWN_VARIABLES): T {
+export function resolveTarget<T extends Target>(
+  name: string,
+  spec: T,
+  env: Environment,
+  policy: TargetEnvPolicy = DENY_OWN_VARIABLES,
+  resolvedIn: ResolvingProcess = 'worker',
+): T {
   const resolved: Record<string, unknown> = {};
   for (const [field, value] of Object.entries(spec)) {
-    resolved[field] = typeof value === 'string' ? resolveText(value, env, { target: name, field }, policy) : value;
+    resolved[field] = typeof value === 'string' ? resolveText(value, env, { target: name, field }, policy, resolvedIn) : value;
   }
   // Same keys as `spec`, strings substituted: the shape of T is unchanged.
   return resolved as T;

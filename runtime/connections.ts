@@ -1,7 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
 import pg from 'pg';
 import type { Config } from '../config/env.ts';
+import { StackUnavailable } from './errors.ts';
 import { readLiveStack } from './stack-file.ts';
 
 /** Where Temporal and golive's Postgres are: the environment first, else a running `golive dev`. */
@@ -16,26 +16,22 @@ export function resolveEndpoints(config: Config): Endpoints {
   const databaseUrl = config.databaseUrl ?? live?.databaseUrl;
   if (!temporalAddress || !databaseUrl) {
     const missing = [!temporalAddress && 'TEMPORAL_ADDRESS', !databaseUrl && 'DATABASE_URL'].filter(Boolean).join(' and ');
-    throw new Error(`no golive stack to talk to: set ${missing}, or start the embedded stack with \`golive dev\` in this folder`);
+    throw new StackUnavailable(`no golive stack to talk to: set ${missing}, or start the embedded stack with \`golive dev\` in this folder`);
   }
   return { temporalAddress, databaseUrl };
 }
 
-const connectionOptions = (config: Config, address: string) => ({
+export const connectionOptions = (config: Config, address: string) => ({
   address,
   tls: config.temporal.tls || config.temporal.apiKey !== undefined ? {} : undefined,
   apiKey: config.temporal.apiKey,
 });
 
-export async function connectClient(config: Config, address: string): Promise<Client> {
-  const connection = await Connection.connect(connectionOptions(config, address)).catch((error: Error) => {
-    throw new Error(`cannot reach Temporal at ${address}: ${error.message}`);
+export async function connectClient(config: Config, address: string, connectTimeoutMs = 10_000): Promise<Client> {
+  const connection = await Connection.connect({ ...connectionOptions(config, address), connectTimeout: connectTimeoutMs }).catch((error: Error) => {
+    throw new StackUnavailable(`cannot reach Temporal at ${address}: ${error.message}`);
   });
   return new Client({ connection, namespace: config.temporal.namespace });
-}
-
-export function connectWorkerConnection(config: Config, address: string): Promise<NativeConnection> {
-  return NativeConnection.connect(connectionOptions(config, address));
 }
 
 /**

@@ -132,3 +132,27 @@ export async function runHeartbeat(url: string, options: HeartbeatOptions): Prom
   }
   return { beats };
 }
+
+export interface BackgroundHeartbeat {
+  /** Ends the writer and waits until it closed its connection. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Installs the heartbeat table on `url` (or fails), then writes one row a second in the
+ * background until stop(); a writer that ends on its own logs why as an error.
+ */
+export async function startHeartbeat(url: string, logger: Pick<Logger, 'info' | 'warn' | 'error'>): Promise<BackgroundHeartbeat> {
+  await installHeartbeat(url);
+  const controller = new AbortController();
+  const running = runHeartbeat(url, { intervalMs: 1_000, signal: controller.signal, logger }).then(
+    () => undefined,
+    (error: unknown) => logger.error({ database: describeUrl(url) }, `heartbeat writer stopped: ${message(error)}`),
+  );
+  return {
+    stop: async () => {
+      controller.abort();
+      await running;
+    },
+  };
+}

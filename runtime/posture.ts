@@ -1,7 +1,10 @@
 import { findDefinitionFiles, formatProblem, loadDefinition } from '../definitions/load.ts';
 import { computePosture, type ServicePosture } from '../definitions/posture.ts';
 import type { Runbook } from '../definitions/schema.ts';
-import type { ProtectionStore } from '../store/protection.ts';
+import type { DrillFilter, ProtectionStore } from '../store/protection.ts';
+import type { DrillRecord } from '../workflows/definitions.ts';
+import { UserError } from './errors.ts';
+import { stat } from 'node:fs/promises';
 
 export interface PostureReport {
   at: string;
@@ -31,6 +34,20 @@ export async function loadRunbooks(folder: string): Promise<{ runbooks: Runbook[
 
 /** Posture of every protected service: the runbooks in `runbooksDir` judged against golive's records. */
 export async function readPosture(store: ProtectionStore, runbooksDir: string, now = new Date()): Promise<PostureReport> {
+  const folder = await stat(runbooksDir).then((found) => found.isDirectory(), () => false);
+  if (!folder) throw new UserError(`runbooks folder ${runbooksDir}: no such folder; name the folder with your runbooks (--dir, or GOLIVE_RUNBOOKS_DIR)`);
   const [{ runbooks, unreadable }, lastBackups, lastDrills] = await Promise.all([loadRunbooks(runbooksDir), store.lastBackups(), store.lastDrills()]);
   return { at: now.toISOString(), runbooksDir, services: computePosture({ runbooks, lastBackups, lastDrills, now }), unreadable };
+}
+
+/** Recorded drills, newest first; a service no drill was ever recorded for is named as a mistake, not shown as an empty list. */
+export async function listDrills(store: ProtectionStore, filter: DrillFilter): Promise<DrillRecord[]> {
+  const drills = await store.listDrills(filter);
+  if (drills.length === 0 && filter.service !== undefined) {
+    const services = (await store.lastDrills()).map((entry) => entry.service);
+    if (!services.includes(filter.service)) {
+      throw new UserError(`service: golive has no drills of a service "${filter.service}"; ${services.length > 0 ? `services with drills: ${services.join(', ')}` : 'no drills recorded yet'}`);
+    }
+  }
+  return drills;
 }

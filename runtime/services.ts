@@ -6,8 +6,8 @@ import { createPgIdentityStore } from '../store/identity.ts';
 import { migrate } from '../store/migrate.ts';
 import { createPgProtectionStore } from '../store/protection.ts';
 import { createPgRunStore } from '../store/runs.ts';
-import { connectClient, connectWorkerConnection, createPool, type Endpoints } from './connections.ts';
-import { createWorker } from './worker.ts';
+import { connectClient, createPool, type Endpoints } from './connections.ts';
+import { connectWorkerConnection, createWorker } from './worker.ts';
 
 export interface Services {
   http?: HttpServer;

@@ -1,15 +1,21 @@
-import { Worker, type NativeConnection } from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities/index.ts';
 import { createNotifier } from '../activities/notify/slack.ts';
 import type { Config } from '../config/env.ts';
+import { connectionOptions } from './connections.ts';
 import { loadToolchain } from '../stack/toolchain.ts';
 import { createPgIdentityStore } from '../store/identity.ts';
 import { createPgProtectionStore } from '../store/protection.ts';
 import { createPgRunStore } from '../store/runs.ts';
 import { createRoleDirectory } from './roles.ts';
 import { WORKFLOWS_PATH } from './workflows-path.ts';
+
+/** The worker's own connection to Temporal (native, in the worker's Rust core). */
+export function connectWorkerConnection(config: Config, address: string): Promise<NativeConnection> {
+  return NativeConnection.connect(connectionOptions(config, address));
+}
 
 export interface WorkerOptions {
   connection: NativeConnection;

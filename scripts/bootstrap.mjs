@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // Finds or installs everything golive needs on this machine and records it in .tools/toolchain.json.
 // Usage: node scripts/bootstrap.mjs [--for run|test]
+// Also builds the `golive` command into dist/ and, for run (not test), puts it on PATH with `npm link`.
 // Plain Node with no npm packages: it runs before node_modules exists.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BootstrapError } from './bootstrap/exec.mjs';
+import { buildCommand, linkCommand } from './bootstrap/command.mjs';
 import { ensureNodeModules } from './bootstrap/npm.mjs';
 import { findPostgres, MIN_PG_MAJOR } from './bootstrap/postgres.mjs';
 import { PYPI_TOOLS, findInVenv, pipInstall, venvAptNeeds } from './bootstrap/python.mjs';
@@ -21,6 +23,8 @@ try {
   const purpose = parsePurpose(process.argv.slice(2));
   const started = performance.now();
   const { rows, problems, toolchain } = bootstrap(purpose);
+  rows.push(await buildCommand(root));
+  if (purpose === 'run') rows.push(linkCommand(root));
   const wrote = writeIfChanged(join(toolsDir, 'toolchain.json'), `${JSON.stringify(toolchain, null, 2)}\n`);
   printRows(rows);
   const seconds = ((performance.now() - started) / 1000).toFixed(2);

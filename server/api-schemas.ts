@@ -26,6 +26,14 @@ export const RunSummaryShape = z.looseObject({
 
 const StepShape = z.looseObject({ id: z.string(), kind: z.string(), status: z.string() });
 
+export const GateShape = z.object({
+  stepId: z.string(),
+  approvers: z.array(z.string()).describe('roles that may decide; never the requester'),
+  message: z.string().optional(),
+  since: z.string(),
+  deadline: z.string().describe('when the gate times out and the run rolls back'),
+});
+
 export const RunStateShape = z.looseObject({
   runId: z.string(),
   runbook: z.string(),
@@ -35,7 +43,10 @@ export const RunStateShape = z.looseObject({
   startedAt: z.string(),
   steps: z.array(StepShape),
   rollback: z.array(StepShape),
+  gate: GateShape.optional().describe('the approval gate the run waits at, while it waits'),
 });
+
+export const RunListShape = z.object({ runs: z.array(RunSummaryShape) });
 
 export const AuditEventShape = z.looseObject({
   runId: z.string(),
@@ -57,6 +68,8 @@ export const DrillRecordShape = z.looseObject({
   objectives: z.looseObject({ rpo: z.string(), rto: z.string() }),
   measured: z.looseObject({ rpoMs: z.number().optional(), rtoMs: z.number().optional() }),
 });
+
+export const DrillListShape = z.object({ drills: z.array(DrillRecordShape) });
 
 export const PostureShape = z.looseObject({
   at: z.string(),

@@ -29,6 +29,8 @@ export interface RunStore {
    */
   project(batch: ProjectionBatch): Promise<void>;
   listRuns(filter?: RunFilter): Promise<RunSummary[]>;
+  /** Every service golive has a run of, in name order. */
+  services(): Promise<string[]>;
   /** How many runs are in each status, over all runs. */
   countByStatus(): Promise<Record<string, number>>;
   getRun(runId: string): Promise<(RunSummary & { state: RunState }) | undefined>;
@@ -101,6 +103,11 @@ export function createPgRunStore(pool: pg.Pool, drills?: DrillWriter): RunStore 
         [filter.service ?? null, filter.status ?? null, filter.limit ?? 50],
       );
       return rows.map(summary);
+    },
+
+    async services() {
+      const { rows } = await pool.query<{ service: string }>('SELECT DISTINCT service FROM runs ORDER BY service');
+      return rows.map((row) => row.service);
     },
 
     async countByStatus() {

@@ -31,7 +31,8 @@ export interface RunbookRunInput {
   comment?: string;
 }
 
-export type RunStatus = 'running' | 'waiting-approval' | 'paused' | 'rolling-back' | 'succeeded' | 'failed' | 'aborted';
+export const RUN_STATUSES = ['running', 'waiting-approval', 'paused', 'rolling-back', 'succeeded', 'failed', 'aborted'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
 export const FINISHED: readonly RunStatus[] = ['succeeded', 'failed', 'aborted'];
 
 /**
@@ -73,6 +74,19 @@ export interface RunState {
   reason?: string;
   /** Every time the run was held by a pause control or a pause step: from, until (open while paused). */
   pauses: PauseSpan[];
+  /** The approval gate the run waits at, while it waits. */
+  gate?: GateWait;
+}
+
+/** What a waiting approval gate needs: who may decide it, what it asks, until when. */
+export interface GateWait {
+  stepId: string;
+  /** Roles that may decide; the requester never may (four-eyes). */
+  approvers: string[];
+  message?: string;
+  since: string;
+  /** When the gate times out and the run rolls back. */
+  deadline: string;
 }
 
 export interface PauseSpan {
@@ -193,6 +207,29 @@ export interface ProtectionRunInput extends RunbookRunInput {
 export interface DrillRunInput extends ProtectionRunInput {
   /** Take a fresh backup first instead of restoring the newest existing one. */
   freshBackup?: boolean;
+}
+
+/**
+ * What a backup or drill schedule starts: a small workflow that starts the backup or drill itself under
+ * a run id of golive's own form, and waits for it (workflows/scheduled-run.ts).
+ */
+export const SCHEDULED_RUN_WORKFLOW = 'scheduledRunWorkflow';
+export interface ScheduledRunInput {
+  workflowType: typeof BACKUP_WORKFLOW | typeof DRILL_WORKFLOW;
+  run: DrillRunInput;
+}
+
+/**
+ * The run id of a scheduled backup or drill, in the form of every other run id and without colons:
+ * Temporal names the workflow a schedule starts `orders-drill-2026-11-24T15:32:00Z`, which becomes
+ * `orders-drill-20261124-1532-` and the last four hex digits of that workflow's Temporal run id.
+ */
+export function scheduledRunId(actionWorkflowId: string, actionRunId: string): string {
+  const suffix = actionRunId.replace(/[^0-9a-f]/gi, '').slice(-4).toLowerCase();
+  const stamped = /^(.+)-(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):\d\d(?:\.\d+)?Z$/.exec(actionWorkflowId);
+  if (!stamped) return `${actionWorkflowId.replace(/[^A-Za-z0-9._-]+/g, '-')}-${suffix}`;
+  const [, name, year, month, day, hour, minute] = stamped;
+  return `${name}-${year}${month}${day}-${hour}${minute}-${suffix}`;
 }
 
 /** One restore-verification drill, as recorded in golive's Postgres and sent to the notifier. */

@@ -2,3 +2,4 @@ export { runbookWorkflow } from './runbook.ts';
 export { backupWorkflow } from './backup.ts';
 export { drillWorkflow } from './drill.ts';
 export { auditCatchUpWorkflow } from './audit-catch-up.ts';
+export { scheduledRunWorkflow } from './scheduled-run.ts';

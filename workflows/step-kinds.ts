@@ -43,7 +43,13 @@ export async function performAction(run: RunbookRun, step: ActionStep, phase: Ph
 
 /** Waits for a decision on a gate; a gate without one by its timeout closes at once. */
 export async function awaitApproval(run: RunbookRun, step: ApprovalStep): Promise<unknown> {
-  const decided = await condition(() => run.decisions.has(step.id), durationMs(step.approval.timeout));
+  const timeoutMs = durationMs(step.approval.timeout);
+  const since = now();
+  run.state.gate = {
+    stepId: step.id, approvers: step.approval.approvers, message: step.approval.message,
+    since, deadline: new Date(Date.parse(since) + timeoutMs).toISOString(),
+  };
+  const decided = await condition(() => run.decisions.has(step.id), timeoutMs).finally(() => delete run.state.gate);
   const decision = run.decisions.get(step.id);
   if (!decided && !decision) {
     // Closed before anything else runs: an approval still being judged is refused.

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { DrillRecordShape } from '../api-schemas.ts';
+import { listDrills } from '../../runtime/posture.ts';
+import { DrillListShape, DrillRecordShape } from '../api-schemas.ts';
 import type { ServerDeps } from '../deps.ts';
 import { ApiError, errorResponses } from '../errors.ts';
 
@@ -15,9 +16,9 @@ export function drillRoutes(deps: ServerDeps): FastifyPluginAsyncZod {
     app.get('/api/drills', {
       schema: {
         tags: ['drills'], summary: 'Recorded drills, newest first, with measured RPO/RTO against the objectives', querystring: DrillListQuery,
-        response: { 200: z.object({ drills: z.array(DrillRecordShape) }), ...errorResponses(400, 401) },
+        response: { 200: DrillListShape, ...errorResponses(400, 401) },
       },
-    }, async (request) => ({ drills: (await deps.protection.listDrills(request.query)).map((drill) => ({ ...drill })) }));
+    }, async (request) => ({ drills: (await listDrills(deps.protection, request.query)).map((drill) => ({ ...drill })) }));
 
     app.get('/api/drills/:runId', {
       schema: {

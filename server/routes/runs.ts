@@ -1,16 +1,16 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { readRunbookCatalog } from '../../runtime/runbook-catalog.ts';
-import { getRunState, startRunbookRun, unknownRun } from '../../runtime/runs.ts';
-import type { RunState } from '../../workflows/definitions.ts';
-import { RunStateShape, RunSummaryShape, StartedRun, TimelineShape, strictBody } from '../api-schemas.ts';
+import { getRunState, listRuns, startRunbookRun, unknownRun } from '../../runtime/runs.ts';
+import { RUN_STATUSES, type RunState } from '../../workflows/definitions.ts';
+import { RunListShape, RunStateShape, StartedRun, TimelineShape, strictBody } from '../api-schemas.ts';
 import { principalOf } from '../auth.ts';
 import type { ServerDeps } from '../deps.ts';
 import { ApiError, errorResponses } from '../errors.ts';
 
 const RunListQuery = z.object({
   service: z.string().min(1).optional(),
-  status: z.string().min(1).optional(),
+  status: z.enum(RUN_STATUSES).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
 
@@ -30,9 +30,9 @@ export function runRoutes(deps: ServerDeps): FastifyPluginAsyncZod {
     app.get('/api/runs', {
       schema: {
         tags: ['runs'], summary: 'Recent runs, newest first', querystring: RunListQuery,
-        response: { 200: z.object({ runs: z.array(RunSummaryShape) }), ...errorResponses(400, 401) },
+        response: { 200: RunListShape, ...errorResponses(400, 401) },
       },
-    }, async (request) => ({ runs: (await deps.store.listRuns(request.query)).map((run) => ({ ...run })) }));
+    }, async (request) => ({ runs: (await listRuns(deps.store, request.query)).map((run) => ({ ...run })) }));
 
     app.get('/api/runs/:id', {
       schema: {

@@ -1,37 +1,120 @@
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FINISHED, type DrillRecord, type RunState } from '../../workflows/definitions.ts';
 import { golive } from '../support/cli.ts';
+import { until } from '../support/poll.ts';
 
-let home: string | undefined;
-afterAll(async () => {
-  if (home) await rm(home, { recursive: true, force: true });
-});
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const DEMO_VARIABLES = ['DEMO_ORDERS_URL', 'DEMO_RECOVERY_SERVER_URL', 'DEMO_RECOVERED_URL', 'DEMO_BACKUP_DIR'];
 
-it('`golive demo` tells the DR story on a fresh embedded stack: backup, writes, drill with measured RPO/RTO, posture', async () => {
+let home: string;
+let env: NodeJS.ProcessEnv;
+
+/** `golive ARGS` from the project folder, as the README's commands are typed. */
+const run = (...args: string[]) => golive(args, { env, cwd: ROOT, timeoutMs: 180_000 });
+const status = async (id: string) => JSON.parse((await run('status', id, '--json')).stdout) as RunState;
+
+beforeAll(async () => {
   home = await mkdtemp(join(tmpdir(), 'golive-demo-'));
   await chmod(home, 0o755);
-  const env: NodeJS.ProcessEnv = { ...process.env, GOLIVE_HOME: join(home, '.golive') };
-  delete env.TEMPORAL_ADDRESS;
-  delete env.DATABASE_URL;
-  const result = await golive(['demo'], { env, cwd: home, timeoutMs: 240_000 });
-  expect(result.stderr).toBe('');
-  expect(result.code).toBe(0);
-  expect(result.stdout).toMatch(/backup run orders-drill-demo-backup-\S+: succeeded/);
-  expect(result.stdout).toMatch(/drill orders-drill-demo-drill-\S+: PASSED/);
-  const rpo = /RPO\s+measured (\d+\.\d)s \(newest heartbeat [^)]+, source clock\)\s+objective 5m\s+met/.exec(result.stdout);
-  expect(rpo, result.stdout).not.toBeNull();
-  // Five seconds of writes passed between the backup and the drill: that is the data lost.
-  expect(Number(rpo![1])).toBeGreaterThanOrEqual(5);
-  expect(result.stdout).toMatch(/disaster declared \(T_d\) \S+ \S+Z on the worker clock \(source clock [+-][\d.]+m?s\)/);
-  // The ground truth is one number when the newest beat did not change while the backup ran.
-  const truth = /measured RPO (\d+\.\d)s on the source clock from the newest heartbeat .*: (?:between (\d+\.\d)s and (\d+\.\d)s|(\d+\.\d)s \(its newest beat was the same)/.exec(result.stdout);
-  expect(truth, result.stdout).not.toBeNull();
-  expect(result.stdout).not.toMatch(/between (\d+\.\d)s and \1s/);
-  const [measured, least, most] = [Number(truth![1]), Number(truth![2] ?? truth![4]), Number(truth![3] ?? truth![4])];
-  expect(measured).toBeGreaterThanOrEqual(least - 0.1);
-  expect(measured).toBeLessThanOrEqual(most + 0.1);
-  expect(result.stdout).toMatch(/RTO\s+measured \d+\.\ds\s+objective 15m\s+met/);
-  expect(result.stdout).toMatch(/orders-demo\s+warm-standby\s+5m\s+15m\s+\d+s ago\s+passed \(RPO [\d.]+s, RTO [^)]+\)\s+ok/);
-}, 300_000);
+  env = { ...process.env, GOLIVE_HOME: join(home, '.golive'), GOLIVE_USER: 'dana', GOLIVE_HTTP_PORT: '0', GOLIVE_ROLES: 'ivan=incident-commander' };
+  for (const name of ['TEMPORAL_ADDRESS', 'DATABASE_URL', ...DEMO_VARIABLES]) delete env[name];
+});
+
+afterAll(async () => {
+  await run('dev', '--stop');
+  await rm(home, { recursive: true, force: true });
+});
+
+describe('the demo, and the stage it leaves', () => {
+  it('`golive demo` tells the DR story on a fresh embedded stack: backup, writes, drill with measured RPO/RTO, posture', async () => {
+    const result = await golive(['demo'], { env, cwd: home, timeoutMs: 240_000 });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).not.toMatch(/^\s*\{/m);
+    expect(result.stdout).toMatch(/backup run orders-drill-demo-backup-\S+: succeeded/);
+    expect(result.stdout).toMatch(/drill orders-drill-demo-drill-\S+: PASSED/);
+    const rpo = /RPO\s+measured (\d+\.\d)s \(newest heartbeat [^)]+, source clock\)\s+objective 5m\s+met/.exec(result.stdout);
+    expect(rpo, result.stdout).not.toBeNull();
+    // Five seconds of writes passed between the backup and the drill: that is the data lost.
+    expect(Number(rpo![1])).toBeGreaterThanOrEqual(5);
+    expect(result.stdout).toMatch(/disaster declared \(T_d\) \S+ \S+Z on the worker clock \(source clock [+-][\d.]+m?s\)/);
+    // The ground truth is one number when the newest beat did not change while the backup ran.
+    const truth = /measured RPO (\d+\.\d)s on the source clock from the newest heartbeat .*: (?:between (\d+\.\d)s and (\d+\.\d)s|(\d+\.\d)s \(its newest beat was the same)/.exec(result.stdout);
+    expect(truth, result.stdout).not.toBeNull();
+    expect(result.stdout).not.toMatch(/between (\d+\.\d)s and \1s/);
+    const [measured, least, most] = [Number(truth![1]), Number(truth![2] ?? truth![4]), Number(truth![3] ?? truth![4])];
+    expect(measured).toBeGreaterThanOrEqual(least - 0.1);
+    expect(measured).toBeLessThanOrEqual(most + 0.1);
+    expect(result.stdout).toMatch(/RTO\s+measured \d+\.\ds\s+objective 15m\s+met/);
+    expect(result.stdout).toMatch(/orders-demo\s+warm-standby\s+5m\s+15m\s+\d+s ago\s+passed \(RPO [\d.]+s, RTO [^)]+\)\s+ok/);
+    expect(result.stdout.trimEnd()).toMatch(/next: `golive dev --detach` brings back the stack, the demo's variables and its heartbeat writer; then\n {2}golive drill run runbooks\/orders-drill-demo\.yaml --fresh-backup[^\n]*\n[\s\S]*`golive dev --stop` stops it all\.$/);
+  }, 300_000);
+
+  it('keeps the variables of its runbooks in GOLIVE_HOME/demo.env, readable by its owner only', async () => {
+    const file = join(home, '.golive', 'demo.env');
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    const names = (await readFile(file, 'utf8')).split('\n').filter((line) => /^[A-Z_]+=/.test(line)).map((line) => line.split('=')[0]);
+    expect(names.sort()).toEqual([...DEMO_VARIABLES].sort());
+  });
+
+  it('`golive backup list` resolves the demo runbook from demo.env, with no stack running', async () => {
+    const list = await run('backup', 'list', 'runbooks/orders-drill-demo.yaml', '--json');
+    expect(list.stderr).toBe('');
+    expect(JSON.parse(list.stdout)).toEqual({ backups: [expect.objectContaining({ manifest: expect.objectContaining({ backupId: expect.stringMatching(/^orders-drill-demo-backup-/) }) })] });
+  });
+
+  it('the environment wins over demo.env; a demo.env others may write, or that names golive\'s own variables, is refused', async () => {
+    const file = join(home, '.golive', 'demo.env');
+    const elsewhere = await golive(['backup', 'list', 'runbooks/orders-drill-demo.yaml', '--json'], { env: { ...env, DEMO_BACKUP_DIR: join(home, 'empty') }, cwd: ROOT });
+    expect(JSON.parse(elsewhere.stdout)).toEqual({ backups: [] });
+
+    const original = await readFile(file, 'utf8');
+    try {
+      await chmod(file, 0o666);
+      const open = await run('runs');
+      expect([open.code, open.stderr]).toEqual([2, `golive: cannot trust ${file}: others may write it (mode 666); golive writes it 0600: \`chmod 600\` it or delete it\n`]);
+      await chmod(file, 0o600);
+      await writeFile(file, `${original}DATABASE_URL=postgres://elsewhere/golive\n`);
+      const own = await run('runs');
+      expect([own.code, own.stderr]).toEqual([2, `golive: cannot read ${file}:6: DATABASE_URL names golive's own credentials, which demo.env never sets; remove the line\n`]);
+    } finally {
+      await chmod(file, 0o600);
+      await writeFile(file, original);
+    }
+  });
+
+  it('`golive dev --detach` brings back the stack, the demo variables and the heartbeat; the next drill measures an honest RPO', async () => {
+    const detached = await run('dev', '--detach');
+    expect(detached.code, detached.stderr).toBe(0);
+    expect(detached.stdout).toMatch(/^golive dev is up in the background after [\d.]+s \(pid \d+; `golive dev --stop` stops it\):/);
+    expect(detached.stdout).toMatch(/ {2}heartbeat {4}one row a second into golive_heartbeat on postgres:\/\/127\.0\.0\.1:\d+\/orders_demo \(DEMO_ORDERS_URL\)/);
+
+    const drill = await run('drill', 'run', 'runbooks/orders-drill-demo.yaml', '--fresh-backup', '--json');
+    expect(drill.code, drill.stdout + drill.stderr).toBe(0);
+    const record = JSON.parse(drill.stdout) as DrillRecord;
+    expect(record).toMatchObject({ status: 'passed', requestedBy: 'dana', measured: { rpoSource: 'heartbeat', rpoClock: 'source' } });
+    // A fresh backup, then T_d: with the writer beating once a second, a few seconds at most.
+    expect(record.measured.rpoMs).toBeGreaterThan(0);
+    expect(record.measured.rpoMs).toBeLessThan(10_000);
+    expect(record.measured.notes ?? []).toEqual([]);
+
+    const restore = await run('run', 'runbooks/orders-restore-demo.yaml', '--detach', '--json');
+    expect(restore.code, restore.stderr).toBe(0);
+    const { runId } = JSON.parse(restore.stdout) as { runId: string };
+    await until(async () => ((await status(runId)).status === 'waiting-approval' ? true : undefined), 60_000, 'the restore runbook never reached its gate');
+    expect((await run('abort', runId)).code).toBe(0);
+    await until(async () => (FINISHED.includes((await status(runId)).status) ? true : undefined), 60_000, 'the aborted restore never finished');
+
+    const { runs } = JSON.parse((await run('runs', '--json')).stdout) as { runs: { requestedBy: string }[] };
+    expect(new Set(runs.map((entry) => entry.requestedBy))).toEqual(new Set(['dana']));
+
+    const stopped = await run('dev', '--stop');
+    expect([stopped.code, stopped.stdout]).toEqual([0, expect.stringMatching(/^golive dev \(pid \d+\) stopped; state kept for the next start\n$/)]);
+    expect(existsSync(join(home, '.golive', 'stack.json'))).toBe(false);
+  }, 300_000);
+});

@@ -24,6 +24,7 @@ const gate = { id: 'approve', approval: { approvers: ['incident-commander'], tim
 const unusedStore: RunStore = {
   project: async () => {},
   listRuns: async () => [],
+  services: async () => [],
   countByStatus: async () => ({}),
   getRun: async () => undefined,
   events: async () => [],

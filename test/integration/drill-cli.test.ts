@@ -104,7 +104,7 @@ describe('golive backup run and golive drill run', () => {
     expect((await golive(['backup', 'run', file], { env })).code).toBe(0);
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     const drill = await golive(['drill', 'run', file], { env });
-    expect(drill.code).toBe(1);
+    expect(drill.code).toBe(2);
     expect(drill.stdout).toMatch(/: FAILED/);
     expect(drill.stdout).toMatch(/reason: measured RPO \d+\.\ds exceeds objective 1s/);
     expect(drill.stdout).toMatch(/RPO\s+measured \d+\.\ds .*objective 1s\s+MISSED/);
@@ -126,7 +126,7 @@ describe('golive drill schedule', () => {
     expect(scheduled.stdout).toMatch(/^created schedule drill-orders-weekly; next runs: \d{4}-\d\d-\d\dT04:00:00\.000Z/);
     const listed = async () => {
       const result = await golive(['drill', 'schedules', '--json'], { env });
-      return (JSON.parse(result.stdout) as { scheduleId: string; definition: string; cron: string }[]).find((schedule) => schedule.scheduleId === 'drill-orders-weekly');
+      return (JSON.parse(result.stdout) as { schedules: { scheduleId: string; definition: string; cron: string }[] }).schedules.find((schedule) => schedule.scheduleId === 'drill-orders-weekly');
     };
     try {
       expect(await listed()).toMatchObject({ cron: '0 4 * * 1', definition: 'as scheduled' });
@@ -156,7 +156,7 @@ describe('bad input changes nothing', () => {
     const none = await golive(['backup', 'list', file], { env });
     expect([none.code, none.stdout.trim()]).toEqual([0, 'no complete backups in backups: take one with `golive backup run RUNBOOK`']);
     const unset = await golive(['backup', 'list', file], { env: { ...env, DR_BACKUP_DIR: '' } });
-    expect(unset.code).toBe(1);
+    expect(unset.code).toBe(2);
     expect(unset.stderr).toMatch(/cannot open backup store backups of .*DR_BACKUP_DIR/);
     const check = await golive(['posture', '--check'], { env });
     expect(check.code).toBe(1);
@@ -166,10 +166,10 @@ describe('bad input changes nothing', () => {
   it('refuses a malformed cron expression and an unknown schedule', async () => {
     const file = await writeRunbook('orders-cron');
     const schedule = await golive(['drill', 'schedule', file, '--cron', 'nightly'], { env });
-    expect(schedule.code).toBe(1);
+    expect(schedule.code).toBe(2);
     expect(schedule.stderr).toContain('--cron "nightly" is not a cron expression');
     const pause = await golive(['drill', 'pause', 'orders-unknown'], { env });
-    expect(pause.code).toBe(1);
-    expect(pause.stderr).toContain('no schedule drill-orders-unknown: list them with `golive drill schedules`');
+    expect(pause.code).toBe(2);
+    expect(pause.stderr).toMatch(/^golive: no drill schedule orders-unknown; /);
   });
 });

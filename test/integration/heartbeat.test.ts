@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installHeartbeat, runHeartbeat, type Beat } from '../../runtime/heartbeat.ts';
@@ -8,6 +9,8 @@ import { golive, startForeground } from '../support/cli.ts';
 import { createTestDatabase } from '../support/db.ts';
 import { until } from '../support/poll.ts';
 import { runSql } from '../support/sql.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 let database: { url: string; drop(): Promise<void> };
 let scratch: string;
@@ -142,7 +145,20 @@ spec:
     await writeFile(file, runbookText('${HEARTBEAT_UNSET_URL}'));
     const result = await golive(['heartbeat', 'install', file], { env: process.env });
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain(`golive: cannot resolve heartbeat target orders-db in ${file}: target orders-db: environment variable HEARTBEAT_UNSET_URL (used in url) is not set`);
+    expect(result.stderr).toContain(
+      `golive: cannot resolve heartbeat target orders-db in ${file}: target orders-db: environment variable HEARTBEAT_UNSET_URL (used in url) is not set in this golive CLI's environment: export it and run the command again\n`,
+    );
+  });
+
+  it("says the demo's variable is missing from the CLI's environment, not a worker's, and how to get it", async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, GOLIVE_HOME: join(scratch, '.golive') };
+    delete env.DEMO_ORDERS_URL;
+    const result = await golive(['heartbeat', 'install', 'runbooks/orders-drill-demo.yaml'], { env, cwd: ROOT });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      "environment variable DEMO_ORDERS_URL (used in url) is not set in this golive CLI's environment: export it, or run `golive dev`, which loads the demo's variables from GOLIVE_HOME/demo.env",
+    );
+    expect(result.stderr).not.toContain('worker');
   });
 
   it('runs until SIGTERM and says how many beats it wrote', async () => {

@@ -74,10 +74,10 @@ describe('golive advise', () => {
 
   it('refuses a bad duration naming the flag and the format, and a missing flag', async () => {
     const bad = await golive(['advise', '--rpo', 'five minutes', '--rto', '30m'], { env });
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("option '--rpo <duration>' argument 'five minutes' is invalid. expected a duration like 30s, 5m, 1h30m or 2d");
     const missing = await golive(['advise', '--rpo', '5m'], { env });
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("required option '--rto <duration>' not specified");
   });
 });
@@ -124,7 +124,7 @@ describe('golive drill history', () => {
     expect(lines[1]).toMatch(/^payments-drill-1\s+payments\s+failed\s+\S+ \S+Z\s+1d 2h\s+24h\s+4m 0s\s+4h\s+schedule\s+measured RPO 26h 0m exceeds objective 24h$/);
     expect(lines[2]).toMatch(/^orders-drill-1\s+orders\s+passed\s+/);
     const json = await golive(['drill', 'history', '--service', 'orders', '--json'], { env });
-    expect((JSON.parse(json.stdout) as { runId: string }[]).map((drill) => drill.runId)).toEqual(['orders-drill-1']);
+    expect((JSON.parse(json.stdout) as { drills: { runId: string }[] }).drills.map((drill) => drill.runId)).toEqual(['orders-drill-1']);
     const bad = await golive(['drill', 'history', '--limit', '0'], { env });
     expect([bad.code, bad.stderr.trim()]).toEqual([1, 'golive: --limit takes a whole number of at least 1']);
   });

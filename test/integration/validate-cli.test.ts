@@ -50,6 +50,19 @@ describe('golive validate', () => {
     ]);
   });
 
+  it('refuses a zero or negative duration at its value', async () => {
+    const file = join(scratch, 'orders-zero.yaml');
+    const shipped = await readFile(join(ROOT, 'runbooks', 'orders-warm-standby.yaml'), 'utf8');
+    await writeFile(file, shipped.replace('timeout: 30s', 'timeout: -5m').replace('timeout: 15m', 'timeout: 0s'));
+    const result = await golive('validate', file);
+    expect(result.code).toBe(1);
+    expect(result.stdout.trimEnd().split('\n')).toEqual([
+      `${file}:44:16: spec.steps[0].timeout: must be longer than 0s`,
+      `${file}:53:18: spec.steps[1].approval.timeout: must be longer than 0s`,
+      '1 file, 2 errors, 0 warnings',
+    ]);
+  });
+
   it('passes the shipped checklists, runbooks and rollouts with exit 0', async () => {
     const result = await golive('validate', 'checklists', 'runbooks', 'rollouts');
     expect(result.stderr).toBe('');

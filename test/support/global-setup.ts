@@ -1,6 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { loadToolchain, requireTool } from '../../stack/toolchain.ts';
@@ -18,6 +20,8 @@ declare module 'vitest' {
 
 /** One Temporal dev server, one Postgres cluster and one workflow bundle for the whole test run. */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // Tests run `golive` as users do: the compiled command, rebuilt when a source changed.
+  execFileSync(process.execPath, [fileURLToPath(new URL('../../scripts/build.mjs', import.meta.url)), '--if-stale'], { stdio: 'inherit' });
   const toolchain = loadToolchain({ temporalCli: process.env.TEMPORAL_CLI, pgBin: process.env.GOLIVE_PG_BIN });
   const scratch = await mkdtemp(join(tmpdir(), 'golive-test-'));
   await chmod(scratch, 0o755);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseInput, stepTarget } from '../../activities/call.ts';
 import { ConfigError, loadConfig } from '../../config/env.ts';
-import { targetEnvPolicy } from '../../definitions/target-env.ts';
+import { targetEnvPolicy, type ResolvingProcess, type TargetEnvPolicy } from '../../definitions/target-env.ts';
 import { resolveTarget, type Target } from '../../definitions/targets.ts';
 import { actionRequest } from '../support/actions.ts';
 
@@ -21,18 +21,20 @@ const SECRETS = /s3cr3t|unleash-token/;
 
 const http = (url: string): Target => ({ type: 'http', url });
 
-/** The message resolveTarget fails with; it must never carry a value. */
-function refusedWith(spec: Target, policy = targetEnvPolicy()): string {
+/** The message resolveTarget fails with, as a business failure of `type`; it must never carry a value. */
+function failureOf(spec: Target, type: string, policy = targetEnvPolicy(), resolvedIn?: ResolvingProcess): string {
   try {
-    resolveTarget('api', spec, ENV, policy);
+    resolveTarget('api', spec, ENV, policy, resolvedIn);
   } catch (error) {
-    expect(error).toMatchObject({ type: 'InvalidTarget', nonRetryable: true });
+    expect(error).toMatchObject({ type, nonRetryable: true });
     const message = (error as Error).message;
     expect(message).not.toMatch(SECRETS);
     return message;
   }
   throw new Error(`resolveTarget accepted ${JSON.stringify(spec)}`);
 }
+
+const refusedWith = (spec: Target, policy?: TargetEnvPolicy) => failureOf(spec, 'InvalidTarget', policy);
 
 describe('resolveTarget on a worker', () => {
   it("refuses golive's own variables whatever the allow list says, naming target, field and variable", () => {
@@ -95,5 +97,33 @@ describe('GOLIVE_TARGET_ENV_ALLOW and GOLIVE_NGINX_BIN', () => {
     [' , ', "lists no names: leave it unset to allow any name but golive's own"],
   ])('fails naming the variable when it is %j', (value, expected) => {
     expect(failure({ GOLIVE_TARGET_ENV_ALLOW: value })).toContain(`GOLIVE_TARGET_ENV_ALLOW: ${expected}`);
+  });
+});
+
+describe('which process a message says lacks a variable', () => {
+  const demo = "`golive dev`, which loads the demo's variables from GOLIVE_HOME/demo.env";
+  const missing = (url: string, resolvedIn?: ResolvingProcess) => failureOf(http(url), 'MissingEnvironment', targetEnvPolicy(), resolvedIn);
+
+  it('says "on this worker" when no process is named, and how the demo worker gets its variables', () => {
+    expect(missing('${ORDERS_REPLICA_URL}')).toBe('target api: environment variable ORDERS_REPLICA_URL (used in url) is not set on this worker');
+    expect(missing('${DEMO_ORDERS_URL}', 'worker')).toBe(
+      `target api: environment variable DEMO_ORDERS_URL (used in url) is not set on this worker: start the worker with ${demo}`,
+    );
+  });
+
+  it("says \"in this golive CLI's environment\" for the CLI, with what to do", () => {
+    expect(missing('${ORDERS_REPLICA_URL}', 'cli')).toBe(
+      "target api: environment variable ORDERS_REPLICA_URL (used in url) is not set in this golive CLI's environment: export it and run the command again",
+    );
+    expect(missing('${DEMO_ORDERS_URL}', 'cli')).toBe(
+      `target api: environment variable DEMO_ORDERS_URL (used in url) is not set in this golive CLI's environment: export it, or run ${demo}`,
+    );
+  });
+
+  it("names the CLI's allow list and the CLI when it refuses a name", () => {
+    expect(failureOf(http('${PAYMENTS_URL}'), 'InvalidTarget', targetEnvPolicy(['ORDERS_*']), 'cli')).toBe(
+      "target api: ${PAYMENTS_URL} (used in url) is not in this golive CLI's GOLIVE_TARGET_ENV_ALLOW (ORDERS_*): this golive CLI does not resolve it",
+    );
+    expect(failureOf(http('${PGPASSWORD}'), 'InvalidTarget', targetEnvPolicy(), 'cli')).toMatch(/credentials: this golive CLI does not resolve it$/);
   });
 });

@@ -1,1 +1,0 @@
-import { Connection, Client } from '@temporalio/client'; console.log(typeof Client);

@@ -1,0 +1,85 @@
+import pkg from '../package.json' with { type: 'json' };
+import { loadConfig } from '../config/env.ts';
+import { connectClient, createPool, resolveEndpoints } from '../runtime/connections.ts';
+import { appliedSchema, shippedMigrations } from '../store/migrate.ts';
+import { UserError } from '../runtime/errors.ts';
+
+/** How long `--version` waits for each part of the stack before calling it unreachable. */
+const PROBE_TIMEOUT_MS = 3_000;
+
+/** A part of the stack: its version where it answered, else why not. */
+type Probe = { at: string; version: string } | { at?: string; error: string };
+
+export interface VersionReport {
+  golive: string;
+  node: string;
+  temporal: Probe;
+  postgres: Probe & { schema?: string };
+  /** The newest migration this golive ships; `postgres.schema` is the newest one applied there. */
+  schema: string;
+}
+
+const failed = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+
+async function probeTemporal(address: string): Promise<Probe> {
+  try {
+    const client = await connectClient(loadConfig(), address, PROBE_TIMEOUT_MS);
+    try {
+      const info = await client.withDeadline(Date.now() + PROBE_TIMEOUT_MS, () => client.workflowService.getSystemInfo({}));
+      return { at: address, version: info.serverVersion || 'unknown' };
+    } finally {
+      await client.connection.close();
+    }
+  } catch (error) {
+    return { at: address, error: failed(error) };
+  }
+}
+
+async function probePostgres(databaseUrl: string): Promise<VersionReport['postgres']> {
+  const url = new URL(databaseUrl);
+  const at = `${url.hostname}:${url.port || 5432}${url.pathname}`;
+  const pool = createPool(databaseUrl);
+  try {
+    const { rows } = await pool.query<{ server_version: string }>('SHOW server_version');
+    return { at, version: rows[0]!.server_version, schema: (await appliedSchema(pool)) ?? 'none (golive never migrated this database)' };
+  } catch (error) {
+    return { at, error: failed(error) };
+  } finally {
+    await pool.end();
+  }
+}
+
+export async function versionReport(): Promise<VersionReport> {
+  const base = { golive: pkg.version, node: process.version, schema: (await shippedMigrations()).at(-1)!.replace(/\.sql$/, '') };
+  let endpoints;
+  try {
+    endpoints = resolveEndpoints(loadConfig());
+  } catch (error) {
+    const reason = failed(error);
+    return { ...base, temporal: { error: reason }, postgres: { error: reason } };
+  }
+  const [temporal, postgres] = await Promise.all([probeTemporal(endpoints.temporalAddress), probePostgres(endpoints.databaseUrl)]);
+  if ('schema' in postgres && postgres.schema) postgres.schema = postgres.schema.replace(/\.sql$/, '');
+  return { ...base, temporal, postgres };
+}
+
+export function formatVersion(report: VersionReport): string {
+  const part = (name: string, probe: Probe, extra = '') =>
+    'error' in probe ? `${name.padEnd(9)} unreachable${probe.at ? ` at ${probe.at}` : ''}: ${probe.error}` : `${name.padEnd(9)} ${probe.version} at ${probe.at}${extra}`;
+  const { schema } = report.postgres;
+  const drift = schema && schema !== report.schema ? ` — this golive ships ${report.schema}; \`golive dev\` or \`golive worker\` applies it` : '';
+  return [
+    `golive ${report.golive} (node ${report.node})`,
+    part('temporal', report.temporal),
+    part('postgres', report.postgres),
+    `schema    ${schema ?? 'unknown'}${schema ? drift : ` (this golive ships ${report.schema})`}`,
+  ].join('\n');
+}
+
+/** `golive --version [--json]`: always exits 0 when it could print golive's own version. */
+export async function printVersion(args: string[]): Promise<void> {
+  const unknown = args.filter((arg) => arg !== '--json');
+  if (unknown.length > 0) throw new UserError(`golive --version takes only --json, not ${unknown.join(' ')}`);
+  const report = await versionReport();
+  process.stdout.write(`${args.includes('--json') ? JSON.stringify(report, null, 2) : formatVersion(report)}\n`);
+}
