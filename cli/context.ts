@@ -5,28 +5,61 @@ import type pg from 'pg';
 import { loadConfig, type Config } from '../config/env.ts';
 import { connectClient, createPool, resolveEndpoints } from '../runtime/connections.ts';
 import { createPgRunStore, type RunStore } from '../store/runs.ts';
+import type { TemporalReads } from '../runtime/temporal-reads.ts';
 import { StackUnavailable } from '../runtime/errors.ts';
 
-export interface CliContext {
+interface Connected {
   config: Config;
-  client: Client;
   pool: pg.Pool;
   store: RunStore;
 }
 
-/** Connects to the configured (or running `golive dev`) stack for one command, then disconnects. */
-export async function withStack<T>(work: (context: CliContext) => Promise<T>): Promise<T> {
+export interface CliContext extends Connected {
+  client: Client;
+}
+
+/** For commands that only read: a workflow query and the server version need no Temporal client. */
+export interface ReadContext extends Connected {
+  reads: TemporalReads;
+}
+
+/** Opens Temporal (as `open` does) and golive's Postgres for one command, then closes both. */
+async function withConnections<C, T>(
+  open: (config: Config, address: string) => Promise<{ temporal: C; close: () => unknown }>,
+  work: (context: Connected & { temporal: C }) => Promise<T>,
+): Promise<T> {
   const config = loadConfig();
   const endpoints = resolveEndpoints(config);
-  const client = await connectClient(config, endpoints.temporalAddress);
+  const { temporal, close } = await open(config, endpoints.temporalAddress);
   const pool = createPool(endpoints.databaseUrl);
   try {
-    return await work({ config, client, pool, store: createPgRunStore(pool) });
+    return await work({ config, pool, store: createPgRunStore(pool), temporal });
   } catch (error) {
     throw asUnreachable(error, "golive's Postgres");
   } finally {
-    await Promise.allSettled([client.connection.close(), pool.end()]);
+    await Promise.allSettled([close(), pool.end()]);
   }
+}
+
+/** Connects to the configured (or running `golive dev`) stack for one command, then disconnects. */
+export function withStack<T>(work: (context: CliContext) => Promise<T>): Promise<T> {
+  return withConnections(async (config, address) => {
+    const client = await connectClient(config, address);
+    return { temporal: client, close: () => client.connection.close() };
+  }, ({ temporal, ...rest }) => work({ ...rest, client: temporal }));
+}
+
+/** golive's Postgres alone, for commands that read only golive's records (runs, timeline, history). */
+export function withStore<T>(work: (context: Connected) => Promise<T>): Promise<T> {
+  return withConnections(async () => ({ temporal: undefined, close: () => undefined }), work);
+}
+
+/** Like withStack, with Temporal's quick reads instead of its client: what `status`, `wait` and `--version` use. */
+export function withReads<T>(work: (context: ReadContext) => Promise<T>): Promise<T> {
+  return withConnections(async (config, address) => {
+    const reads = (await import('../runtime/temporal-reads.ts')).connectTemporalReads(config, address);
+    return { temporal: reads, close: () => reads.close() };
+  }, ({ temporal, ...rest }) => work({ ...rest, reads: temporal }));
 }
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'EAI_AGAIN']);

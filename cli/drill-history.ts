@@ -3,7 +3,7 @@ import { formatMeasured } from '../definitions/duration.ts';
 import { listDrills } from '../runtime/posture.ts';
 import { createPgProtectionStore } from '../store/protection.ts';
 import type { DrillRecord } from '../workflows/definitions.ts';
-import { formatTable, print, wholeNumber, withStack } from './context.ts';
+import { formatTable, print, wholeNumber, withStore } from './context.ts';
 import { formatTime } from './format-run.ts';
 import { remoteApi } from './remote.ts';
 
@@ -38,7 +38,7 @@ export function drillHistoryCommand(): Command {
     .action(async (options: { service?: string; limit: number; json?: boolean }) => {
       const filter = { service: options.service, limit: options.limit };
       const api = remoteApi();
-      const drills = api ? await api.drills(filter) : await withStack(({ pool }) => listDrills(createPgProtectionStore(pool), filter));
+      const drills = api ? await api.drills(filter) : await withStore(({ pool }) => listDrills(createPgProtectionStore(pool), filter));
       print({ drills }, options.json, (answer) => formatDrills(answer.drills));
     });
 }

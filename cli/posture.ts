@@ -4,7 +4,7 @@ import type { ServicePosture } from '../definitions/posture.ts';
 import { readPosture, type PostureReport } from '../runtime/posture.ts';
 import { createPgProtectionStore } from '../store/protection.ts';
 import { UserError } from '../runtime/errors.ts';
-import { formatTable, print, withStack } from './context.ts';
+import { formatTable, print, withStore } from './context.ts';
 import { remoteApi } from './remote.ts';
 
 const measured = (label: string, ms: number | undefined) => (ms === undefined ? '' : `${label} ${formatMeasured(ms)}`);
@@ -51,7 +51,7 @@ export function postureCommand(): Command {
       if (api && options.dir) throw new UserError("--dir does not apply with GOLIVE_URL: the server judges posture by its own runbooks folder; unset GOLIVE_URL to read a local folder");
       const report = api
         ? await api.posture()
-        : await withStack(({ config, pool }) => readPosture(createPgProtectionStore(pool), options.dir ?? config.runbooksDir));
+        : await withStore(({ config, pool }) => readPosture(createPgProtectionStore(pool), options.dir ?? config.runbooksDir));
       print(report, options.json, formatPosture);
       if (options.check && report.services.some((service) => service.status !== 'ok')) process.exitCode = 1;
     });

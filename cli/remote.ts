@@ -1,7 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { z } from 'zod';
 import { loadConfig } from '../config/env.ts';
-import { loadRunbook } from '../definitions/load.ts';
 import type { PostureReport } from '../runtime/posture.ts';
 import { ControlConflict, ControlForbidden, NotFoundError, StackUnavailable, UserError } from '../runtime/errors.ts';
 import {
@@ -110,7 +109,7 @@ function parse(text: string): unknown {
 /** The runbook's metadata.name: read from the file when the argument is one, else the argument is the name. */
 async function runbookName(fileOrName: string): Promise<string> {
   const isFile = await stat(fileOrName).then((info) => info.isFile(), () => false);
-  if (isFile || /\.ya?ml$/i.test(fileOrName)) return (await loadRunbook(fileOrName)).metadata.name;
+  if (isFile || /\.ya?ml$/i.test(fileOrName)) return (await (await import('../definitions/load.ts')).loadRunbook(fileOrName)).metadata.name;
   return fileOrName;
 }
 

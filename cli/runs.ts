@@ -1,10 +1,9 @@
 import { Command, Option } from 'commander';
-import { loadRunbook } from '../definitions/load.ts';
-import { getRunState, listRuns, sendControl, startRunbookRun, unknownRun } from '../runtime/runs.ts';
 import { parseDuration } from '../definitions/duration.ts';
 import { EXIT, UserError } from '../runtime/errors.ts';
-import { CONTROLS, FINISHED, RUN_STATUSES, type ControlName, type RunState } from '../workflows/definitions.ts';
-import { actingUser, print, wholeNumber, withStack } from './context.ts';
+import { listRuns, readRunState, unknownRun } from '../runtime/run-state.ts';
+import { CONTROLS, FINISHED, RUN_STATUSES, stateQuery, type ControlName, type RunState } from '../workflows/definitions.ts';
+import { actingUser, print, wholeNumber, withReads, withStack, withStore } from './context.ts';
 import { reportStarted, waitUntil } from './follow.ts';
 import { formatRunList, formatRunState, formatTimeline } from './format-run.ts';
 import { refuseAs, remoteApi, runRemotely } from './remote.ts';
@@ -23,7 +22,8 @@ function runCommand(): Command {
     .action(async (file: string, options: { as?: string; comment?: string; detach?: boolean; json?: boolean }) => {
       const api = remoteApi();
       if (api) return runRemotely(api, file, options);
-      const runbook = await loadRunbook(file);
+      const runbook = await (await import('../definitions/load.ts')).loadRunbook(file);
+      const { getRunState, startRunbookRun } = await import('../runtime/runs.ts');
       await withStack(async ({ config, client, store }) => {
         const requestedBy = actingUser(options.as, config);
         const runId = await startRunbookRun(client, { runbook, requestedBy, channel: 'cli', taskQueue: config.temporal.taskQueue, source: file, comment: options.comment });
@@ -41,7 +41,7 @@ function runsCommand(): Command {
     .addOption(json())
     .action(async (options: { service?: string; status?: string; limit: number; json?: boolean }) => {
       const api = remoteApi();
-      const runs = api ? await api.listRuns(options) : await withStack(({ store }) => listRuns(store, options));
+      const runs = api ? await api.listRuns(options) : await withStore(({ store }) => listRuns(store, options));
       print({ runs }, options.json, (list) => formatRunList(list.runs));
     });
 }
@@ -52,12 +52,15 @@ function statusCommand(): Command {
     .argument('<run>', 'run id')
     .addOption(json())
     .action(async (runId: string, options: { json?: boolean }) => {
-      const api = remoteApi();
-      if (api) return print(await api.runState(runId), options.json, formatRunState);
-      await withStack(async ({ client, store }) => {
-        print(await getRunState(client, store, runId), options.json, formatRunState);
-      });
+      print(await withRunReader(runId, (read) => read()), options.json, formatRunState);
     });
+}
+
+/** Reads a run's state for `status` and `wait`: through the API with GOLIVE_URL, else with the stack's quick reads. */
+async function withRunReader<T>(runId: string, work: (read: () => Promise<RunState>) => Promise<T>): Promise<T> {
+  const api = remoteApi();
+  if (api) return work(() => api.runState(runId));
+  return withReads(({ store, reads }) => work(() => readRunState(store, runId, (id) => reads.query<RunState>(id, stateQuery.name))));
 }
 
 function timelineCommand(): Command {
@@ -67,7 +70,7 @@ function timelineCommand(): Command {
     .addOption(json())
     .action(async (runId: string, options: { json?: boolean }) => {
       const api = remoteApi();
-      const events = api ? await api.timeline(runId) : await withStack(({ store }) => store.events(runId));
+      const events = api ? await api.timeline(runId) : await withStore(({ store }) => store.events(runId));
       if (events.length === 0) throw unknownRun(runId);
       print({ runId, events }, options.json, (timeline) => formatTimeline(timeline.events));
     });
@@ -90,9 +93,7 @@ function waitCommand(): Command {
       const timeoutMs = parseDuration(options.timeout);
       if (timeoutMs === undefined || timeoutMs <= 0) throw new UserError(`--timeout: give a duration longer than 0s like 90s or 10m, not "${options.timeout}"`);
       const wanted = WAITS[options.for];
-      const api = remoteApi();
-      const watch = (read: () => Promise<RunState>) => waitUntil(runId, read, (state) => wanted.reached(state) || FINISHED.includes(state.status), timeoutMs);
-      const state = api ? await watch(() => api.runState(runId)) : await withStack(({ client, store }) => watch(() => getRunState(client, store, runId)));
+      const state = await withRunReader(runId, (read) => waitUntil(runId, read, (now) => wanted.reached(now) || FINISHED.includes(now.status), timeoutMs));
       print(state, options.json, formatRunState);
       if (!wanted.reached(state)) throw new Error(`run ${runId} ${state.status} before it ${wanted.what}`);
       if (options.for === 'end' && state.status !== 'succeeded') process.exitCode = EXIT.failed;
@@ -122,6 +123,7 @@ function controlCommand(control: ControlName): Command {
         refuseAs(options.as);
         return print(await api.control(runId, control, { comment: options.comment, step: options.step }), options.json, (answer) => answer.message);
       }
+      const { sendControl } = await import('../runtime/runs.ts');
       await withStack(async (stack) => {
         const actor = actingUser(options.as, stack.config);
         const message = await sendControl({ ...stack, taskQueue: stack.config.temporal.taskQueue }, runId, control, { actor, channel: 'cli', comment: options.comment, stepId: options.step });

@@ -1,11 +1,8 @@
 import pkg from '../package.json' with { type: 'json' };
 import { loadConfig } from '../config/env.ts';
-import { connectClient, createPool, resolveEndpoints } from '../runtime/connections.ts';
+import { createPool, resolveEndpoints } from '../runtime/connections.ts';
 import { appliedSchema, shippedMigrations } from '../store/migrate.ts';
 import { UserError } from '../runtime/errors.ts';
-
-/** How long `--version` waits for each part of the stack before calling it unreachable. */
-const PROBE_TIMEOUT_MS = 3_000;
 
 /** A part of the stack: its version where it answered, else why not. */
 type Probe = { at: string; version: string } | { at?: string; error: string };
@@ -22,16 +19,13 @@ export interface VersionReport {
 const failed = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
 
 async function probeTemporal(address: string): Promise<Probe> {
+  const reads = (await import('../runtime/temporal-reads.ts')).connectTemporalReads(loadConfig(), address);
   try {
-    const client = await connectClient(loadConfig(), address, PROBE_TIMEOUT_MS);
-    try {
-      const info = await client.withDeadline(Date.now() + PROBE_TIMEOUT_MS, () => client.workflowService.getSystemInfo({}));
-      return { at: address, version: info.serverVersion || 'unknown' };
-    } finally {
-      await client.connection.close();
-    }
+    return { at: address, version: await reads.serverVersion() };
   } catch (error) {
     return { at: address, error: failed(error) };
+  } finally {
+    reads.close();
   }
 }
 

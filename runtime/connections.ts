@@ -1,4 +1,4 @@
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import pg from 'pg';
 import type { Config } from '../config/env.ts';
 import { StackUnavailable } from './errors.ts';
@@ -28,10 +28,11 @@ export const connectionOptions = (config: Config, address: string) => ({
 });
 
 export async function connectClient(config: Config, address: string, connectTimeoutMs = 10_000): Promise<Client> {
-  const connection = await Connection.connect({ ...connectionOptions(config, address), connectTimeout: connectTimeoutMs }).catch((error: Error) => {
+  // Loaded here, not at the top: commands that only read (status, runs) never load the Temporal client.
+  const { openClient } = await import('./temporal-client.ts');
+  return openClient(config, address, connectTimeoutMs).catch((error: Error) => {
     throw new StackUnavailable(`cannot reach Temporal at ${address}: ${error.message}`);
   });
-  return new Client({ connection, namespace: config.temporal.namespace });
 }
 
 /**

@@ -3,10 +3,11 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@
 import { ApplicationFailure } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import type { Runbook } from '../definitions/schema.ts';
-import type { RunFilter, RunStore, RunSummary } from '../store/runs.ts';
-import { ControlConflict, ControlForbidden, NotFoundError, StackUnavailable, UserError } from './errors.ts';
+import type { RunStore } from '../store/runs.ts';
+import { ControlConflict, ControlForbidden, StackUnavailable, UserError } from './errors.ts';
+import { readRunState, unknownRun } from './run-state.ts';
 import {
-  CONTROLS, FINISHED, RUN_STATUSES, RUNBOOK_WORKFLOW, stateQuery,
+  CONTROLS, FINISHED, RUNBOOK_WORKFLOW, stateQuery,
   type Channel, type ControlName, type ControlRequest, type RunbookRunInput, type RunState,
 } from '../workflows/definitions.ts';
 
@@ -34,29 +35,6 @@ export async function startRunbookRun(client: Client, options: StartRunOptions):
   const input: RunbookRunInput = { runbook: options.runbook, requestedBy: options.requestedBy, channel: options.channel, source: options.source, comment: options.comment };
   await client.workflow.start(RUNBOOK_WORKFLOW, { workflowId: runId, taskQueue: options.taskQueue, args: [input] });
   return runId;
-}
-
-/**
- * Recent runs, newest first, after checking the filter means something: a status golive does not
- * have, or a service it never ran anything for, is a mistake to name rather than an empty list.
- */
-export async function listRuns(store: RunStore, filter: RunFilter): Promise<RunSummary[]> {
-  if (filter.status !== undefined && !(RUN_STATUSES as readonly string[]).includes(filter.status)) {
-    throw new UserError(`status: no status "${filter.status}"; one of ${RUN_STATUSES.join(', ')}`);
-  }
-  const runs = await store.listRuns(filter);
-  if (runs.length === 0 && filter.service !== undefined) {
-    const services = await store.services();
-    if (!services.includes(filter.service)) {
-      throw new UserError(`service: golive has no runs of a service "${filter.service}"; ${services.length > 0 ? `services with runs: ${services.join(', ')}` : 'no runs yet at all'}`);
-    }
-  }
-  return runs;
-}
-
-/** The answer to a run id golive does not know. */
-export function unknownRun(runId: string): NotFoundError {
-  return new NotFoundError(`no run ${runId}: list runs with \`golive runs\``);
 }
 
 /** Why a control on a finished run changes nothing, from what the run recorded. */
@@ -137,17 +115,12 @@ export async function requireWorker(client: Client, taskQueue: string): Promise<
   }
 }
 
-/** The live state of an open run (query), else the last state golive recorded. */
-export async function getRunState(client: Client, store: RunStore, runId: string): Promise<RunState> {
-  const recorded = await store.getRun(runId);
-  if (recorded && FINISHED.includes(recorded.status)) return recorded.state;
-  try {
-    return await client.workflow.getHandle(runId).query(stateQuery);
-  } catch (error) {
-    if (recorded) return recorded.state;
-    if (error instanceof WorkflowNotFoundError) throw unknownRun(runId);
+/** The live state of an open run (a Temporal query through the client), else the last state golive recorded. */
+export function getRunState(client: Client, store: RunStore, runId: string): Promise<RunState> {
+  return readRunState(store, runId, (id) => client.workflow.getHandle(id).query(stateQuery).catch((error: unknown) => {
+    if (error instanceof WorkflowNotFoundError) return undefined;
     throw error;
-  }
+  }));
 }
 
 /** Waits until the run finishes; returns its final state whether it succeeded or not. */

@@ -6,7 +6,7 @@
 // dist/ is flat and one level below the project root, like every source folder, so paths built
 // from `new URL('../x', import.meta.url)` (runbooks, migrations, the workflow sources the worker
 // bundles) resolve to the same files from the bundle as from the sources.
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -34,6 +34,7 @@ export async function build({ root = defaultRoot, ifStale = false } = {}) {
   if (ifStale && existsSync(stamp) && statSync(stamp).mtimeMs >= newestSource(root)) return { built: false, outdir };
   const { build: esbuild } = await import('esbuild');
   const started = performance.now();
+  rmSync(outdir, { recursive: true, force: true });
   const result = await esbuild({
     entryPoints: { golive: join(root, 'cli/main.ts') },
     outdir,

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { readRunbookCatalog } from '../../runtime/runbook-catalog.ts';
-import { getRunState, listRuns, startRunbookRun, unknownRun } from '../../runtime/runs.ts';
+import { listRuns, unknownRun } from '../../runtime/run-state.ts';
+import { getRunState, startRunbookRun } from '../../runtime/runs.ts';
 import { RUN_STATUSES, type RunState } from '../../workflows/definitions.ts';
 import { RunListShape, RunStateShape, StartedRun, TimelineShape, strictBody } from '../api-schemas.ts';
 import { principalOf } from '../auth.ts';
