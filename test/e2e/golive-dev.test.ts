@@ -88,6 +88,34 @@ describe('golive dev and the run commands, as a user types them', () => {
     expect(text.stdout).toMatch(/approve\s+approval\s+succeeded\s+\S+\s+by ivan: go/);
   });
 
+  it('follows a foreground run step by step, and at its gate says who may decide, until when and what to type; status and the API say the same', async () => {
+    const follower = await startForeground(['run', join(home, 'gate.yaml'), '--as', 'rita'], 'approve:    golive approve', { env });
+    const exited = new Promise<number | null>((resolve) => follower.child.once('exit', (code) => resolve(code)));
+    const followed = /started run (\S+) of cli-gate as rita/.exec(follower.output())?.[1] ?? '';
+    expect(follower.output()).toMatch(/\d\d:\d\d:\d\dZ {2}before {2}succeeded in \d/);
+    expect(follower.output()).toContain('waiting at approval gate approve since');
+    expect(follower.output()).toContain('  may decide: anyone holding incident-commander, except rita (who requested the run)');
+    expect(follower.output()).toMatch(/ {2}deadline: {3}\S+ \S+Z \(in (9|10)m\d*s?\); without a decision the run rolls back/);
+    expect(follower.output()).toContain(`  approve:    golive approve ${followed} --comment "why"`);
+
+    const state = await status(followed);
+    expect(state.gate).toMatchObject({ stepId: 'approve', approvers: ['incident-commander'] });
+    expect(Date.parse(state.gate!.deadline) - Date.parse(state.gate!.since)).toBe(600_000);
+    expect((await run('status', followed)).stdout).toContain('waiting at approval gate approve');
+    const token = (await run('token', 'create', '--user', 'ivan')).stdout.trim();
+    const { httpUrl } = JSON.parse(await readFile(join(home, 'stack.json'), 'utf8')) as { httpUrl: string };
+    const api = await fetch(`${httpUrl}/api/runs/${followed}`, { headers: { authorization: `Bearer ${token}` } });
+    expect(((await api.json()) as RunState).gate).toEqual(state.gate);
+
+    const refused = await run('approve', followed, '--as', 'rita', '--json');
+    expect([refused.code, refused.stderr, JSON.parse(refused.stdout)]).toEqual([2, '', { error: { code: 'forbidden', message: expect.stringContaining('four-eyes: rita requested run') } }]);
+    expect((await run('approve', followed, '--as', 'ivan')).code).toBe(0);
+    expect(await exited).toBe(0);
+    expect(follower.output()).toMatch(/approve {2}succeeded in \S+ by ivan/);
+    expect(follower.output()).toMatch(/after {2}succeeded/);
+    expect((await status(followed)).gate).toBeUndefined();
+  });
+
   it('names what is wrong for an unknown run and a bad flag', async () => {
     const unknown = await run('status', 'no-such-run');
     expect([unknown.code, unknown.stderr.trim()]).toEqual([2, 'golive: no run no-such-run: list runs with `golive runs`']);

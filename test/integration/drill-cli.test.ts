@@ -104,7 +104,7 @@ describe('golive backup run and golive drill run', () => {
     expect((await golive(['backup', 'run', file], { env })).code).toBe(0);
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     const drill = await golive(['drill', 'run', file], { env });
-    expect(drill.code).toBe(2);
+    expect(drill.code).toBe(1);
     expect(drill.stdout).toMatch(/: FAILED/);
     expect(drill.stdout).toMatch(/reason: measured RPO \d+\.\ds exceeds objective 1s/);
     expect(drill.stdout).toMatch(/RPO\s+measured \d+\.\ds .*objective 1s\s+MISSED/);
@@ -146,7 +146,7 @@ describe('bad input changes nothing', () => {
   it('refuses a drill of a runbook without spec.drill, naming what to add', async () => {
     const file = await writeRunbook('orders-nodrill', { drill: false });
     const drill = await golive(['drill', 'run', file], { env });
-    expect(drill.code).toBe(1);
+    expect(drill.code).toBe(2);
     expect(drill.stderr).toContain(`golive: ${file} has no spec.drill: add one naming the server where drills restore`);
     expect(await harness.store.listRuns({ service: 'orders-nodrill', limit: 5 })).toEqual([]);
   });

@@ -143,7 +143,9 @@ describe('/api/runs', () => {
     expect(await ids('?service=orders')).toEqual(['orders-failover-d', 'orders-failover-c', 'orders-failover-a']);
     expect(await ids('?status=failed')).toEqual(['payments-failover-b']);
     expect(await ids('?service=orders&status=succeeded&limit=1')).toEqual(['orders-failover-d']);
-    expect(await ids('?service=billing')).toEqual([]);
+    const unknown = await get('/api/runs?service=billing');
+    expect([unknown.status, (unknown.json().error as { message: string }).message]).toEqual([400, 'service: golive has no runs of a service "billing"; services with runs: orders, payments']);
+    expect((await get('/api/runs?status=bogus')).status).toBe(400);
     expect((await get('/api/runs?limit=1')).json().runs).toEqual([{
       runId: 'orders-failover-d', kind: 'runbook', definitionName: 'orders-failover', service: 'orders', requestedBy: 'rita',
       status: 'succeeded', startedAt: '2026-03-01T10:03:00.000Z', finishedAt: '2026-03-01T10:03:06.000Z',
@@ -197,7 +199,8 @@ describe('/api/drills', () => {
     expect(await ids('')).toEqual(['orders-drill-c', 'payments-drill-b', 'orders-drill-a']);
     expect(await ids('?service=orders')).toEqual(['orders-drill-c', 'orders-drill-a']);
     expect(await ids('?limit=1')).toEqual(['orders-drill-c']);
-    expect(await ids('?service=billing')).toEqual([]);
+    const unknown = await get('/api/drills?service=billing');
+    expect([unknown.status, (unknown.json().error as { message: string }).message]).toEqual([400, 'service: golive has no drills of a service "billing"; services with drills: orders, payments']);
   });
 
   it('refuses a bad limit with a message naming limit', async () => {

@@ -126,6 +126,6 @@ describe('golive drill history', () => {
     const json = await golive(['drill', 'history', '--service', 'orders', '--json'], { env });
     expect((JSON.parse(json.stdout) as { drills: { runId: string }[] }).drills.map((drill) => drill.runId)).toEqual(['orders-drill-1']);
     const bad = await golive(['drill', 'history', '--limit', '0'], { env });
-    expect([bad.code, bad.stderr.trim()]).toEqual([1, 'golive: --limit takes a whole number of at least 1']);
+    expect([bad.code, bad.stderr.trim()]).toEqual([2, 'error: option \'--limit <n>\' argument \'0\' is invalid. give a whole number of at least 1, not "0"\n(add --help for usage)']);
   });
 });

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -206,6 +206,24 @@ describe('one shape: the CLI\'s --json is the API\'s answer', () => {
     expect([timeline.local, timeline.remote]).toEqual([timeline.api, timeline.api]);
     const drills = await both(DrillListShape, ['drill', 'history'], '/api/drills');
     expect([drills.local, drills.remote]).toEqual([drills.api, drills.api]);
+  });
+
+  it('prints its version and those of the Temporal server, Postgres and schema it talks to; what it cannot reach it says, and still exits 0', async () => {
+    const Version = z.object({
+      golive: z.string(), node: z.string(), schema: z.string(),
+      temporal: z.object({ at: z.string().optional(), version: z.string().optional(), error: z.string().optional() }),
+      postgres: z.object({ at: z.string().optional(), version: z.string().optional(), schema: z.string().optional(), error: z.string().optional() }),
+    });
+    const reached = await cli(['--version', '--json'], stackEnv());
+    const report = json(Version, reached.stdout);
+    expect(reached.code).toBe(0);
+    expect(report.temporal.version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(report.postgres).toMatchObject({ version: expect.stringMatching(/^1\d\./), schema: report.schema });
+    expect(report.golive).toBe(JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')).version);
+    const text = await cli(['--version'], stackEnv());
+    expect(text.stdout).toMatch(new RegExp(`^golive ${report.golive} \\(node v[\\d.]+\\)\ntemporal  \\d+\\.\\d+\\.\\d+ at 127\\.0\\.0\\.1:\\d+\npostgres  1\\d`));
+    const alone = await cli(['--version', '--json'], operatorEnv({ DATABASE_URL: '' }));
+    expect([alone.code, json(Version, alone.stdout).temporal.error]).toEqual([0, expect.stringContaining('no golive stack to talk to')]);
   });
 
   it('answers every failure with --json as the API\'s error body, exiting 2 for a mistake and 3 for an unreachable stack', async () => {
