@@ -16,6 +16,8 @@ export interface VersionReport {
   schema: string;
 }
 
+/** `004_identity`: a migration as people name it. */
+const migration = (file: string) => file.replace(/\.sql$/, '');
 const failed = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
 
 async function probeTemporal(address: string): Promise<Probe> {
@@ -35,7 +37,8 @@ async function probePostgres(databaseUrl: string): Promise<VersionReport['postgr
   const pool = createPool(databaseUrl);
   try {
     const { rows } = await pool.query<{ server_version: string }>('SHOW server_version');
-    return { at, version: rows[0]!.server_version, schema: (await appliedSchema(pool)) ?? 'none (golive never migrated this database)' };
+    const applied = await appliedSchema(pool);
+    return { at, version: rows[0]!.server_version, schema: applied ? migration(applied) : 'none (golive never migrated this database)' };
   } catch (error) {
     return { at, error: failed(error) };
   } finally {
@@ -44,7 +47,7 @@ async function probePostgres(databaseUrl: string): Promise<VersionReport['postgr
 }
 
 export async function versionReport(): Promise<VersionReport> {
-  const base = { golive: pkg.version, node: process.version, schema: (await shippedMigrations()).at(-1)!.replace(/\.sql$/, '') };
+  const base = { golive: pkg.version, node: process.version, schema: migration((await shippedMigrations()).at(-1)!) };
   let endpoints;
   try {
     endpoints = resolveEndpoints(loadConfig());
@@ -53,13 +56,12 @@ export async function versionReport(): Promise<VersionReport> {
     return { ...base, temporal: { error: reason }, postgres: { error: reason } };
   }
   const [temporal, postgres] = await Promise.all([probeTemporal(endpoints.temporalAddress), probePostgres(endpoints.databaseUrl)]);
-  if ('schema' in postgres && postgres.schema) postgres.schema = postgres.schema.replace(/\.sql$/, '');
   return { ...base, temporal, postgres };
 }
 
 export function formatVersion(report: VersionReport): string {
-  const part = (name: string, probe: Probe, extra = '') =>
-    'error' in probe ? `${name.padEnd(9)} unreachable${probe.at ? ` at ${probe.at}` : ''}: ${probe.error}` : `${name.padEnd(9)} ${probe.version} at ${probe.at}${extra}`;
+  const part = (name: string, probe: Probe) =>
+    'error' in probe ? `${name.padEnd(9)} unreachable${probe.at ? ` at ${probe.at}` : ''}: ${probe.error}` : `${name.padEnd(9)} ${probe.version} at ${probe.at}`;
   const { schema } = report.postgres;
   const drift = schema && schema !== report.schema ? ` — this golive ships ${report.schema}; \`golive dev\` or \`golive worker\` applies it` : '';
   return [

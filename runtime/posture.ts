@@ -1,10 +1,10 @@
+import { stat } from 'node:fs/promises';
 import { findDefinitionFiles, formatProblem, loadDefinition } from '../definitions/load.ts';
 import { computePosture, type ServicePosture } from '../definitions/posture.ts';
 import type { Runbook } from '../definitions/schema.ts';
 import type { DrillFilter, ProtectionStore } from '../store/protection.ts';
 import type { DrillRecord } from '../workflows/definitions.ts';
 import { UserError } from './errors.ts';
-import { stat } from 'node:fs/promises';
 
 export interface PostureReport {
   at: string;

@@ -1,22 +1,29 @@
 import { execFileSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 let scratch: string;
+/** Only node and npm: the machine's own folders may hold a golive linked from another checkout. */
+let tools: string;
 
 /** The bootstrap's PATH step, as `npm run bootstrap` runs it, with npm's global folder in `prefix`. */
 function link(prefix: string, path: string[]): { path: string; how: string } {
-  const env = { ...process.env, npm_config_prefix: prefix, PATH: [...path, dirname(process.execPath), '/usr/bin', '/bin'].join(delimiter) };
+  const env = { ...process.env, npm_config_prefix: prefix, PATH: [...path, tools].join(delimiter) };
   const script = "const m = await import('./scripts/bootstrap/command.mjs'); console.log(JSON.stringify(m.linkCommand(process.cwd())));";
   return JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, env, encoding: 'utf8' })) as { path: string; how: string };
 }
 
 beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'golive-link-'));
+  tools = join(scratch, 'tools');
+  await mkdir(tools);
+  await symlink(process.execPath, join(tools, 'node'));
+  const npm = execFileSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim();
+  await symlink(await realpath(npm), join(tools, 'npm'));
 });
 
 afterAll(async () => {
@@ -28,7 +35,7 @@ describe('the bootstrap puts golive on PATH', () => {
     const prefix = join(scratch, 'npm');
     const bin = join(prefix, 'bin');
     expect(link(prefix, [bin])).toEqual({ name: 'golive on PATH', version: '-', path: join(bin, 'golive'), how: 'linked (npm link)' });
-    expect(execFileSync(join(bin, 'golive'), ['--version', '--json'], { encoding: 'utf8', env: { ...process.env, PATH: `${dirname(process.execPath)}${delimiter}/usr/bin`, GOLIVE_HOME: join(scratch, 'home') } }))
+    expect(execFileSync(join(bin, 'golive'), ['--version', '--json'], { encoding: 'utf8', env: { ...process.env, PATH: tools, GOLIVE_HOME: join(scratch, 'home') } }))
       .toContain('"golive": "0.');
     expect(link(prefix, [bin]).how).toBe('found');
   });
