@@ -15,12 +15,16 @@ const COMMANDS: Record<string, () => Promise<Command[]>> = {
   heartbeat: async () => [(await import('./heartbeat.ts')).heartbeatCommand()],
   token: async () => [(await import('./identity.ts')).tokenCommand()],
   roles: async () => [(await import('./identity.ts')).rolesCommand()],
-  ...Object.fromEntries(['dev', 'worker', 'server'].map((name) => [name, async () => (await import('./processes.ts')).processCommands()])),
+  ...Object.fromEntries(['dev', 'worker', 'server'].map((name) => [name, processCommands])),
   demo: async () => [(await import('./demo.ts')).demoCommand()],
 };
 
 async function runCommands(): Promise<Command[]> {
   return (await import('./runs.ts')).runCommands();
+}
+
+async function processCommands(): Promise<Command[]> {
+  return (await import('./processes.ts')).processCommands();
 }
 
 const wantsJson = process.argv.includes('--json');

@@ -1,66 +1,19 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { golive } from '../support/cli.ts';
-import { createEngineHarness, type EngineHarness } from '../support/engine.ts';
-import { createDrSource, startDrWorker, type DrSource } from '../support/protection.ts';
+import { startDrCli, type DrCli } from '../support/dr-cli.ts';
+import type { EngineHarness } from '../support/engine.ts';
 
+let dr: DrCli;
 let harness: EngineHarness;
-let source: DrSource;
-let folder: string;
 let env: NodeJS.ProcessEnv;
-
-/** A runbook file as a user writes it, protecting the test source. */
-function runbookText(name: string, options: { rpo?: string; drill?: boolean } = {}): string {
-  return stringify({
-    apiVersion: 'golive/v1',
-    kind: 'Runbook',
-    metadata: { name, service: name },
-    spec: {
-      strategy: 'warm-standby',
-      objectives: { rpo: options.rpo ?? '1h', rto: '1h' },
-      targets: {
-        source: { type: 'postgres', url: '${DR_SOURCE_URL}' },
-        server: { type: 'postgres', url: '${DR_SERVER_URL}' },
-        backups: { type: 'filesystem', path: '${DR_BACKUP_DIR}' },
-      },
-      backup: { source: 'source', store: 'backups' },
-      ...(options.drill === false ? {} : { drill: { server: 'server', smoke: [{ id: 'orders', sql: 'SELECT count(*)::int AS n FROM orders', assert: 'rows.0.n == 3000' }] } }),
-      steps: [{ id: 'newest', action: 'backup.latest', target: 'backups', with: { service: name } }],
-    },
-  });
-}
-
-async function writeRunbook(name: string, options: { rpo?: string; drill?: boolean } = {}): Promise<string> {
-  const file = join(folder, `${name}.yaml`);
-  await writeFile(file, runbookText(name, options));
-  return file;
-}
+const writeRunbook = (name: string, options: { rpo?: string; drill?: boolean } = {}) => dr.runbookFile(name, options);
 
 beforeAll(async () => {
-  harness = await createEngineHarness('drill_cli');
-  source = await createDrSource('drill_cli_source', 3_000);
-  await startDrWorker(harness, source.env);
-  folder = await mkdtemp(join(tmpdir(), 'golive-drill-cli-'));
-  env = {
-    ...process.env,
-    TEMPORAL_ADDRESS: inject('temporalAddress'),
-    DATABASE_URL: harness.databaseUrl,
-    GOLIVE_TASK_QUEUE: harness.taskQueue,
-    GOLIVE_HOME: join(folder, '.golive'),
-    GOLIVE_RUNBOOKS_DIR: folder,
-    GOLIVE_USER: 'sre-on-call',
-    ...source.env,
-  };
+  dr = await startDrCli('drill_cli', 3_000);
+  ({ harness, env } = dr);
 });
 
-afterAll(async () => {
-  await harness?.close();
-  await source?.drop();
-  if (folder) await rm(folder, { recursive: true, force: true });
-});
+afterAll(() => dr?.close());
 
 describe('golive backup run and golive drill run', () => {
   it('backs up, drills, and prints the measured RPO and RTO against the objectives', async () => {
