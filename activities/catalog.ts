@@ -7,6 +7,8 @@ import * as http from './http/checks.ts';
 import { switchUpstream } from './nginx/upstream.ts';
 import { dropDatabase, query } from './postgres/query.ts';
 import { promote, replicationLag } from './postgres/replication.ts';
+import { fence, unfence } from './postgres/fence.ts';
+import { startContainers, stopContainers } from './docker/containers.ts';
 import { createBackup, latestBackup, pruneBackups, verifyChecksum } from './backup/actions.ts';
 import { restoreBackup } from './backup/restore.ts';
 import { declare } from './drill/declare.ts';
@@ -35,10 +37,13 @@ export function createActionActivities(deps: ActionDeps) {
     noop: action('noop', deps, noop),
     'http.check': action('http.check', deps, http.check),
     'http.burst': action('http.burst', deps, http.burst),
+    'http.wait-healthy': action('http.wait-healthy', deps, http.waitHealthy),
     'tls.certificate': action('tls.certificate', deps, http.certificate),
     'prometheus.query': action('prometheus.query', deps, prometheus.query),
     'postgres.query': action('postgres.query', deps, query),
     'postgres.replication-lag': action('postgres.replication-lag', deps, replicationLag),
+    'postgres.fence': action('postgres.fence', deps, fence),
+    'postgres.unfence': action('postgres.unfence', deps, unfence),
     'postgres.promote': action('postgres.promote', deps, promote),
     'postgres.dump': action('postgres.dump', deps, (call) => dump(deps, call)),
     'postgres.restore': action('postgres.restore', deps, (call) => restore(deps, call)),
@@ -54,5 +59,7 @@ export function createActionActivities(deps: ActionDeps) {
     'nginx.switch-upstream': action('nginx.switch-upstream', deps, (call) => switchUpstream(call, deps)),
     'route53.upsert-record': action('route53.upsert-record', deps, (call) => upsertRecord(deps.env, call)),
     'autoscaling.set-capacity': action('autoscaling.set-capacity', deps, (call) => setCapacity(deps.env, call)),
+    'docker.start-containers': action('docker.start-containers', deps, startContainers),
+    'docker.stop-containers': action('docker.stop-containers', deps, stopContainers),
   } satisfies Record<ActionName, ActionActivity>;
 }

@@ -16,6 +16,11 @@ export interface ActionSpec {
   targetRefs?: Readonly<Record<string, readonly TargetType[]>>;
   /** The `with` field holding SQL, where placeholders are refused, and the field its values go in instead. */
   sql?: { field: string; params?: string };
+  /**
+   * Once this action may have applied its change, the run never rolls back: what was changed
+   * before it is left for a person to judge (a promoted standby cannot be demoted).
+   */
+  irreversible?: true;
 }
 
 const literal = z.union([z.string(), z.number(), z.boolean(), z.null()]);
@@ -54,6 +59,17 @@ export const ACTIONS = {
       concurrency: z.number().int().min(1).max(100).default(20),
     }),
   },
+  'http.wait-healthy': {
+    summary: 'polls a URL until it answers as expected; reports when it first did (what stops a failover\'s RTO clock)',
+    targets: ['http'],
+    with: z.strictObject({
+      path: z.string().default('/'),
+      expectStatus: z.number().int().min(100).max(599).default(200),
+      bodyContains: z.string().optional(),
+      within: positiveDuration.default('2m'),
+      every: positiveDuration.default('200ms'),
+    }),
+  },
   'tls.certificate': {
     summary: "reads the TLS certificate of an https URL: days to expiry, issuer, protocol",
     targets: ['http'],
@@ -76,15 +92,32 @@ export const ACTIONS = {
     sql: { field: 'sql', params: 'params' },
   },
   'postgres.replication-lag': {
-    summary: 'measures how far a standby trails its primary (WAL bytes and seconds)',
+    summary: 'the data a failover would lose now (exposure): from the primary when it answers, else from the standby alone',
     targets: ['postgres'],
-    with: z.strictObject({ primary: identifier }),
+    with: z.strictObject({
+      primary: identifier,
+      /** How long to try the primary before measuring from the standby alone (a region that is gone never answers). */
+      primaryTimeout: positiveDuration.default('3s'),
+      /** With the primary answering: how long the standby may take to reach the primary's position before what is left counts as lag. */
+      catchUp: positiveDuration.default('2s'),
+    }),
     targetRefs: { primary: ['postgres'] },
   },
+  'postgres.fence': {
+    summary: 'stops an old primary from accepting writes (read-only default, client sessions ended); reports fenced, not-primary or unreachable',
+    targets: ['postgres'],
+    with: z.strictObject({ connectTimeout: positiveDuration.default('3s') }),
+  },
+  'postgres.unfence': {
+    summary: 'lets a fenced primary accept writes again (compensation of postgres.fence, before any promotion)',
+    targets: ['postgres'],
+    with: z.strictObject({}),
+  },
   'postgres.promote': {
-    summary: 'promotes a standby to primary; a primary is left as it is',
+    summary: 'promotes a standby to primary, checks it accepts writes and reports its timeline; a primary is left as it is',
     targets: ['postgres'],
     with: z.strictObject({ wait: positiveDuration.default('60s') }),
+    irreversible: true,
   },
   'postgres.dump': {
     summary: 'writes pg_dump -Fc of the target database to a file',
@@ -167,7 +200,23 @@ export const ACTIONS = {
   'nginx.switch-upstream': {
     summary: 'points an nginx upstream at new servers and reloads nginx',
     targets: ['nginx'],
-    with: z.strictObject({ upstream: nonEmpty, servers: z.array(hostPort).min(1) }),
+    with: z.strictObject({
+      upstream: nonEmpty,
+      servers: z.array(hostPort).min(1),
+      /** An http target in front of nginx: after the reload, wait for answers from the new servers through it. */
+      confirmVia: identifier.optional(),
+      confirm: z
+        .strictObject({
+          path: z.string().default('/'),
+          /** Answers in a row that must come from the new servers (old workers drain for a moment after a reload). */
+          consecutive: z.number().int().min(1).max(100).default(5),
+          /** The response header naming the server that answered (`add_header X-Upstream-Addr $upstream_addr;`). */
+          header: nonEmpty.default('x-upstream-addr'),
+          within: positiveDuration.default('30s'),
+        })
+        .default({ path: '/', consecutive: 5, header: 'x-upstream-addr', within: '30s' }),
+    }),
+    targetRefs: { confirmVia: ['http'] },
   },
   'route53.upsert-record': {
     summary: 'creates or updates a Route 53 record (weighted records with setIdentifier)',
@@ -179,6 +228,9 @@ export const ACTIONS = {
       ttl: z.number().int().min(0).default(60),
       setIdentifier: nonEmpty.optional(),
       weight: z.number().int().min(0).max(255).optional(),
+      /** Failover routing: this record answers as the PRIMARY or the SECONDARY of the pair (needs setIdentifier). */
+      failover: z.enum(['PRIMARY', 'SECONDARY']).optional(),
+      healthCheckId: nonEmpty.optional(),
     }),
   },
   'autoscaling.set-capacity': {
@@ -188,7 +240,36 @@ export const ACTIONS = {
       desired: z.number().int().min(0),
       min: z.number().int().min(0).optional(),
       max: z.number().int().min(0).optional(),
+      /** Wait until this many instances are InService (the desired count), up to this long. */
+      waitInService: positiveDuration.optional(),
     }),
+  },
+  'docker.start-containers': {
+    summary: "creates and starts a service's containers on a Docker host and waits until they report healthy",
+    targets: ['docker'],
+    with: z.strictObject({
+      containers: z
+        .array(
+          z.strictObject({
+            name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/, 'must be a container name like orders-api-1'),
+            /** An image reference; pin it by digest (repo@sha256:...) so the recovery site runs what production ran. */
+            image: nonEmpty,
+            pull: z.boolean().default(false),
+            env: z.record(z.string(), z.string()).default({}),
+            cmd: z.array(z.string()).optional(),
+            /** container port (80/tcp) to host port. */
+            ports: z.record(z.string(), z.number().int().min(1).max(65535)).default({}),
+          }),
+        )
+        .min(1),
+      /** How long each container may take to report healthy (or running, for an image without a health check). */
+      healthyWithin: positiveDuration.default('2m'),
+    }),
+  },
+  'docker.stop-containers': {
+    summary: 'stops and removes the named containers on a Docker host (compensation of docker.start-containers)',
+    targets: ['docker'],
+    with: z.strictObject({ names: z.array(nonEmpty).default([]) }),
   },
 } as const satisfies Record<string, ActionSpec>;
 

@@ -4,6 +4,7 @@ import { ROLES } from './roles.ts';
 import { approvalGate, checkActionStep, checkReferences, StepInput } from './steps.ts';
 import { BackupPolicy, checkProtection, DrillPolicy } from './protection.ts';
 import { TargetSchema } from './targets.ts';
+import { checkFailover, DrillEnvironment } from './failover.ts';
 
 export type { ActionStep, ApprovalStep, PauseStep, Step } from './steps.ts';
 
@@ -35,11 +36,16 @@ export const RunbookSchema = z
       drill: DrillPolicy.optional(),
       steps: z.array(StepInput).min(1, 'a runbook needs at least one step'),
       rollback: z.array(StepInput).default([]),
+      /** The health check through the switched path whose first pass stops a failover's RTO clock. */
+      rtoStopsAt: identifier.optional(),
+      /** Named sets of targets that replace the runbook's own: a failover drill runs against one. */
+      environments: z.record(identifier, DrillEnvironment).default({}),
     }),
   })
   .superRefine((runbook, ctx) => {
     checkReferences(runbook.spec, ctx);
     checkProtection(runbook.spec, ctx);
+    checkFailover(runbook.spec, ctx);
   });
 
 export type Runbook = z.output<typeof RunbookSchema>;

@@ -64,7 +64,7 @@ export const TargetSchemas = {
   s3: z.strictObject({ type: z.literal('s3'), bucket: text, prefix: anyText.default(''), region: text.optional(), ...base }),
   filesystem: z.strictObject({ type: z.literal('filesystem'), path: text, ...base }),
   unleash: z.strictObject({ type: z.literal('unleash'), url: connectionUrl, token: envOnly('token'), ...base }),
-  docker: z.strictObject({ type: z.literal('docker'), host: text.optional(), container: text, ...base }),
+  docker: z.strictObject({ type: z.literal('docker'), host: text.default('unix:///var/run/docker.sock'), ...base }),
 } as const;
 
 export type TargetType = keyof typeof TargetSchemas;

@@ -29,6 +29,11 @@ export interface RunbookRunInput {
   source?: string;
   /** Why the run was started, from the requester; kept in the audit trail. */
   comment?: string;
+  /**
+   * Go on although a replication-lag step measures more exposure than the RPO objective, and
+   * why: the requester's informed decision, audited with the numbers it overrode.
+   */
+  force?: string;
 }
 
 export const RUN_STATUSES = ['running', 'waiting-approval', 'paused', 'rolling-back', 'succeeded', 'failed', 'aborted'] as const;
@@ -163,7 +168,7 @@ export interface ApprovalDecision {
 }
 
 /** What kind of work a run is; `golive runs` shows it, and the runs table stores it. */
-export type RunKind = 'runbook' | 'backup' | 'drill';
+export type RunKind = 'runbook' | 'backup' | 'drill' | 'failover';
 
 /**
  * One write of a run's audit trail to golive's Postgres: the events not yet written, in seq
@@ -178,6 +183,8 @@ export interface ProjectionBatch {
   approvals: ApprovalDecision[];
   /** A finished drill, written with the run's last events. */
   drill?: DrillRecord;
+  /** A failover's record as it stands now: written with every batch, so `failover status` follows it live. */
+  failover?: FailoverRecord;
 }
 
 /** Writes what a finished run could not write itself because golive's Postgres did not answer. */
@@ -194,6 +201,8 @@ export interface PreflightInput {
   requestedBy: string;
   targets: Runbook['spec']['targets'];
   gates: Array<{ stepId: string; approvers: Role[] }>;
+  /** A role the requester must hold now for the run to start at all (a failover: incident-commander). */
+  requiredRole?: Role;
 }
 
 export const BACKUP_WORKFLOW = 'backupWorkflow';
@@ -273,4 +282,63 @@ export interface DrillRecord {
     notes?: string[];
   };
   steps: Array<{ id: string; status: StepStatus; durationMs?: number; error?: string }>;
+}
+
+export const FAILOVER_WORKFLOW = 'failoverWorkflow';
+
+/** A failover of a service to its standby, or a drill of one against a drill environment. */
+export interface FailoverRunInput extends RunbookRunInput {
+  /** Why the incident commander fails over: the incident, in their words. */
+  reason: string;
+  /** A drill runs the same runbook with its targets replaced by this environment's (already applied to `runbook`). */
+  drill?: { environment: string; trigger: 'manual' | 'schedule' };
+}
+
+/** Whether the old primary can still take writes after the fence step: never assumed, always reported. */
+export type FenceState = 'fenced' | 'not-primary' | 'unreachable' | 'not-run';
+
+/** The data a failover puts at risk, as one replication-lag step measured it. */
+export interface Exposure {
+  bytes: number | null;
+  seconds: number | null;
+  /** `primary`: LSNs of both sides; `standby`: the standby alone (primary unreachable), an upper bound. */
+  source: 'primary' | 'standby';
+  stepId?: string;
+  at?: string;
+}
+
+/** One failover (or failover drill), as stored in golive's Postgres and served at /api/failovers. */
+export interface FailoverRecord {
+  runId: string;
+  runbook: string;
+  service: string;
+  strategy: string;
+  status: RunStatus;
+  /** Why the failover was started (the incident). */
+  reason: string;
+  requestedBy: string;
+  drill: boolean;
+  environment?: string;
+  /** Why the run did not succeed, or what it left for a person after promotion. */
+  outcome?: string;
+  /** T_d: the failover's start, on the worker's clock. */
+  declaredAt: string;
+  /** The first passing health check through the switched path (the step `spec.rtoStopsAt` names). */
+  recoveredAt?: string;
+  finishedAt?: string;
+  objectives: { rpo: string; rto: string; rpoMs: number; rtoMs: number };
+  measured: {
+    /** recoveredAt − declaredAt, without the time the run was paused by a control. */
+    rtoMs?: number;
+    pausedMs?: number;
+    /** The last measurement before promotion (the re-check after the gate), else the pre-flight's. */
+    exposure?: Exposure;
+    checks: Exposure[];
+  };
+  verdict: { rto: 'met' | 'missed' | 'not-measured'; rpo: 'met' | 'missed' | 'not-measured' };
+  /** Set when the requester overrode an exposure above the RPO objective. */
+  forced?: { reason: string; by: string };
+  fenced: FenceState;
+  promoted?: { target: string; timeline?: number; at?: string };
+  steps: Array<{ id: string; status: StepStatus; startedAt?: string; finishedAt?: string; actor?: string; error?: string }>;
 }

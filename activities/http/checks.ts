@@ -159,3 +159,8 @@ export async function certificate(call: ActionCall<'tls.certificate'>) {
     authorizationError: result.authorizationError ?? null,
   };
 }
+
+/** Polls the target until it answers as expected; reports when it first did. */
+export async function waitHealthy(_call: ActionCall<'http.wait-healthy'>): Promise<Record<string, unknown>> {
+  throw new Error('http.wait-healthy is not built yet');
+}
