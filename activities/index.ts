@@ -44,6 +44,12 @@ export function createActivities(deps: ActivityDeps) {
      * approval gate has someone other than the requester who may decide it.
      */
     async preflight(input: PreflightInput): Promise<{ targets: string[]; approvers: Record<string, number> }> {
+      if (input.requiredRole !== undefined) {
+        const held = await deps.roles.rolesOf(input.requestedBy);
+        if (!held.includes(input.requiredRole)) {
+          throw businessFailure(`${input.requestedBy} cannot start this run: it needs the ${input.requiredRole} role, and ${input.requestedBy} holds ${held.join(', ') || 'no role'}`, 'NotAllowed');
+        }
+      }
       for (const [name, spec] of Object.entries(input.targets)) resolveTarget(name, spec, deps.actions.env, deps.actions.targetEnv);
       const approvers: Record<string, number> = {};
       for (const gate of input.gates) {

@@ -1,12 +1,14 @@
 /** Runs every benchmark (or those named as arguments) and prints their figures. */
 import { benchCli } from './cli.ts';
 import { benchDr } from './dr.ts';
+import { benchFailover } from './failover.ts';
 import { benchOrchestration } from './orchestration.ts';
 
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   orchestration: benchOrchestration,
   dr: benchDr,
   cli: benchCli,
+  failover: benchFailover,
 };
 
 const wanted = process.argv.slice(2);

@@ -10,6 +10,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import pg from 'pg';
 import { createActivities } from '../activities/index.ts';
+import type { RoleMap } from '../definitions/roles.ts';
 import { createRoleDirectory } from '../runtime/roles.ts';
 import { HEARTBEAT_THROTTLE } from '../runtime/worker.ts';
 import { createNotifier } from '../activities/notify/slack.ts';
@@ -32,9 +33,15 @@ export interface BenchStack {
   env: Record<string, string>;
 }
 
+/** What a benchmark needs of the worker beyond the defaults: who holds which role, the nginx its actions run. */
+export interface BenchStackOptions {
+  roles?: RoleMap;
+  nginxBin?: string;
+}
+
 let runtimeInstalled = false;
 
-export async function withBenchStack(work: (stack: BenchStack) => Promise<void>): Promise<void> {
+export async function withBenchStack(work: (stack: BenchStack) => Promise<void>, options: BenchStackOptions = {}): Promise<void> {
   if (!runtimeInstalled) Runtime.install({ logger: new DefaultLogger('ERROR') });
   runtimeInstalled = true;
   const toolchain = loadToolchain();
@@ -56,8 +63,8 @@ export async function withBenchStack(work: (stack: BenchStack) => Promise<void>)
       workflowsPath: fileURLToPath(new URL('./workflows.ts', import.meta.url)),
       activities: createActivities({
         store: createPgRunStore(pool, protection),
-        roles: createRoleDirectory({}),
-        actions: { env, pgBin, backups: protection },
+        roles: createRoleDirectory(options.roles ?? {}),
+        actions: { env, pgBin, backups: protection, nginxBin: options.nginxBin },
         drills: protection,
         notifier: createNotifier({ slack: { apiUrl: 'https://slack.com/api/' }, logger: createLogger('silent', 'golive-bench') }),
       }),

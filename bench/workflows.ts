@@ -1,6 +1,6 @@
 /**
- * Workflows for the orchestration benchmark: golive's runbook workflow, and the raw baseline
- * it is compared with — the same no-op activity called in a plain loop, nothing else.
+ * Workflows the benchmarks run: golive's own (runbook, backup, drill, failover), and the raw
+ * baseline of the orchestration benchmark — the same no-op activity called in a plain loop.
  */
 import { proxyActivities } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.ts';
@@ -8,6 +8,7 @@ import type { createActivities } from '../activities/index.ts';
 export { runbookWorkflow } from '../workflows/runbook.ts';
 export { backupWorkflow } from '../workflows/backup.ts';
 export { drillWorkflow } from '../workflows/drill.ts';
+export { failoverWorkflow } from '../workflows/failover.ts';
 export { auditCatchUpWorkflow } from '../workflows/audit-catch-up.ts';
 
 const { noop } = proxyActivities<ReturnType<typeof createActivities>>({ startToCloseTimeout: '1m' });

@@ -10,6 +10,7 @@ const COMMANDS: Record<string, () => Promise<Command[]>> = {
   ...Object.fromEntries(['run', 'runs', 'status', 'wait', 'timeline', 'approve', 'reject', 'pause', 'resume', 'skip', 'abort'].map((name) => [name, runCommands])),
   backup: async () => [(await import('./protection.ts')).backupCommand()],
   drill: async () => [(await import('./protection.ts')).drillCommand([(await import('./drill-history.ts')).drillHistoryCommand()])],
+  failover: async () => [(await import('./failover.ts')).failoverCommand()],
   posture: async () => [(await import('./posture.ts')).postureCommand()],
   advise: async () => [(await import('./advise.ts')).adviseCommand()],
   heartbeat: async () => [(await import('./heartbeat.ts')).heartbeatCommand()],

@@ -4,10 +4,11 @@ import { loadConfig } from '../config/env.ts';
 import type { PostureReport } from '../runtime/posture.ts';
 import { ControlConflict, ControlForbidden, NotFoundError, StackUnavailable, UserError } from '../runtime/errors.ts';
 import {
-  AuditEventShape, ControlAnswer, DrillRecordShape, ErrorBody, PostureShape, RunStateShape, RunSummaryShape, StartedRun,
+  AuditEventShape, ControlAnswer, DrillRecordShape, ErrorBody, FailoverRecordShape, PostureShape, RunStateShape, RunSummaryShape, StartedRun,
 } from '../server/api-schemas.ts';
+import type { FailoverFilter } from '../store/failovers.ts';
 import type { RunFilter, RunSummary } from '../store/runs.ts';
-import type { AuditEvent, ControlName, DrillRecord, RunState } from '../workflows/definitions.ts';
+import type { AuditEvent, ControlName, DrillRecord, FailoverRecord, RunState } from '../workflows/definitions.ts';
 import { reportStarted } from './follow.ts';
 
 /**
@@ -23,6 +24,9 @@ export interface RemoteApi {
   control(runId: string, control: ControlName, request: { comment?: string; step?: string }): Promise<z.infer<typeof ControlAnswer>>;
   drills(filter: { service?: string; limit?: number }): Promise<DrillRecord[]>;
   posture(): Promise<PostureReport>;
+  startFailover(request: { runbook: string; reason: string; force?: string; environment?: string }): Promise<string>;
+  failover(runId: string): Promise<FailoverRecord>;
+  failovers(filter: Partial<FailoverFilter>): Promise<FailoverRecord[]>;
 }
 
 /** golive's own records, checked for the fields the CLI reads; the server sends the rest unchanged. */
@@ -32,6 +36,8 @@ const State = checked<RunState>(RunStateShape);
 const Timeline = z.object({ runId: z.string(), events: z.array(checked<AuditEvent>(AuditEventShape)) });
 const DrillList = z.object({ drills: z.array(checked<DrillRecord>(DrillRecordShape)) });
 const Posture = checked<PostureReport>(PostureShape);
+const Failover = checked<FailoverRecord>(FailoverRecordShape);
+const FailoverList = z.object({ failovers: z.array(Failover) });
 
 const REQUEST_TIMEOUT_MS = 30_000;
 
@@ -85,6 +91,9 @@ export function createRemoteApi(url: string, token: string): RemoteApi {
     control: (runId, control, request) => call('POST', `${runPath(runId)}/${control}`, ControlAnswer, request),
     drills: async (filter) => (await call('GET', `/api/drills${query(filter)}`, DrillList)).drills,
     posture: () => call('GET', '/api/posture', Posture),
+    startFailover: async (request) => (await call('POST', '/api/failovers', StartedRun, request)).runId,
+    failover: (runId) => call('GET', `/api/failovers/${encodeURIComponent(runId)}`, Failover),
+    failovers: async ({ service, drill, limit }) => (await call('GET', `/api/failovers${query({ service, drill: drill === undefined ? undefined : String(drill), limit })}`, FailoverList)).failovers,
   };
 }
 
@@ -107,7 +116,7 @@ function parse(text: string): unknown {
 }
 
 /** The runbook's metadata.name: read from the file when the argument is one, else the argument is the name. */
-async function runbookName(fileOrName: string): Promise<string> {
+export async function runbookName(fileOrName: string): Promise<string> {
   const isFile = await stat(fileOrName).then((info) => info.isFile(), () => false);
   if (isFile || /\.ya?ml$/i.test(fileOrName)) return (await (await import('../definitions/load.ts')).loadRunbook(fileOrName)).metadata.name;
   return fileOrName;

@@ -109,7 +109,8 @@ const CONTROL_HELP: Record<ControlName, string> = {
   abort: 'stop the run and roll back what it changed',
 };
 
-function controlCommand(control: ControlName): Command {
+/** A control of a run; `golive failover pause|resume|abort|skip` mount the same commands. */
+export function controlCommand(control: ControlName): Command {
   return new Command(control)
     .description(CONTROL_HELP[control])
     .argument('<run>', 'run id')

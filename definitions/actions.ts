@@ -16,11 +16,6 @@ export interface ActionSpec {
   targetRefs?: Readonly<Record<string, readonly TargetType[]>>;
   /** The `with` field holding SQL, where placeholders are refused, and the field its values go in instead. */
   sql?: { field: string; params?: string };
-  /**
-   * Once this action may have applied its change, the run never rolls back: what was changed
-   * before it is left for a person to judge (a promoted standby cannot be demoted).
-   */
-  irreversible?: true;
 }
 
 const literal = z.union([z.string(), z.number(), z.boolean(), z.null()]);
@@ -117,7 +112,6 @@ export const ACTIONS = {
     summary: 'promotes a standby to primary, checks it accepts writes and reports its timeline; a primary is left as it is',
     targets: ['postgres'],
     with: z.strictObject({ wait: positiveDuration.default('60s') }),
-    irreversible: true,
   },
   'postgres.dump': {
     summary: 'writes pg_dump -Fc of the target database to a file',

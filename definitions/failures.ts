@@ -27,7 +27,13 @@ export type FailureType =
   | 'VerificationFailed'
   | 'BackupExists'
   | 'AuditConflict'
-  | 'NoApprover';
+  | 'NoApprover'
+  | 'NotAllowed'
+  | 'Unhealthy'
+  | 'NotConfirmed'
+  | 'NotInService'
+  | 'Conflict'
+  | 'FenceFailed';
 
 /** A failure that retrying cannot fix: the step fails at once with this message. */
 export function businessFailure(message: string, type: FailureType, cause?: unknown): ApplicationFailure {

@@ -105,7 +105,7 @@ export const StepInput = z
       target: step.target,
       with: parsedWith,
       /** Names of further targets the action reads from `with` (see ActionSpec.targetRefs). */
-      targetRefs: Object.keys(spec.targetRefs ?? {}).map((field) => String(parsedWith[field])),
+      targetRefs: Object.keys(spec.targetRefs ?? {}).flatMap((field) => (parsedWith[field] === undefined ? [] : [String(parsedWith[field])])),
       timeout: step.timeout,
       retries: step.retries,
       assert: step.assert === undefined ? [] : [step.assert].flat(),
@@ -177,6 +177,8 @@ export function checkActionStep(
   const refs: Readonly<Record<string, readonly string[]>> = 'targetRefs' in spec ? spec.targetRefs : {};
   for (const [field, types] of Object.entries(refs)) {
     const value = step.with[field];
+    // An optional reference left out (confirmVia); the `with` schema requires those that are not.
+    if (value === undefined) continue;
     checkTarget(typeof value === 'string' ? value : undefined, types, [...at, 'with', field]);
   }
   for (const [field, value] of Object.entries(step.with)) {

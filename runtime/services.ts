@@ -7,6 +7,7 @@ import { migrate } from '../store/migrate.ts';
 import { createPgProtectionStore } from '../store/protection.ts';
 import { createPgRunStore } from '../store/runs.ts';
 import { connectClient, createPool, type Endpoints } from './connections.ts';
+import { createRoleDirectory } from './roles.ts';
 import { connectWorkerConnection, createWorker } from './worker.ts';
 
 export interface Services {
@@ -39,10 +40,11 @@ export async function startServices(config: Config, endpoints: Endpoints, option
     worker = await createWorker({ connection, pool, config, taskQueue: options.taskQueue, logger: options.logger });
     running = worker.run();
   }
+  const identity = createPgIdentityStore(pool);
   const http = options.http
     ? await startHttpServer({
-      store: createPgRunStore(pool), protection: createPgProtectionStore(pool), identity: createPgIdentityStore(pool), runbooksDir: config.runbooksDir,
-      client, pool, taskQueue: options.taskQueue ?? config.temporal.taskQueue, oidc: config.oidc,
+      store: createPgRunStore(pool), protection: createPgProtectionStore(pool), identity, roles: createRoleDirectory(config.roles, identity, options.logger),
+      runbooksDir: config.runbooksDir, client, pool, taskQueue: options.taskQueue ?? config.temporal.taskQueue, oidc: config.oidc,
     }, { host: config.http.host, port: options.httpPort ?? config.http.port, logger: options.logger })
     : undefined;
   return {

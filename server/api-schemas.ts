@@ -71,6 +71,26 @@ export const DrillRecordShape = z.looseObject({
 
 export const DrillListShape = z.object({ drills: z.array(DrillRecordShape) });
 
+export const FailoverRecordShape = z.looseObject({
+  runId: z.string(),
+  runbook: z.string(),
+  service: z.string(),
+  status: z.string().describe('running, waiting-approval, paused, rolling-back, succeeded, failed or aborted'),
+  reason: z.string().describe('why the incident commander failed over'),
+  requestedBy: z.string(),
+  drill: z.boolean().describe('a drill against a drill environment, not a real failover'),
+  environment: z.string().optional(),
+  declaredAt: z.string().describe("T_d: the failover's start, on the worker's clock"),
+  recoveredAt: z.string().optional(),
+  objectives: z.looseObject({ rpo: z.string(), rto: z.string() }),
+  measured: z.looseObject({ rtoMs: z.number().optional() }).describe('measured RTO, paused time, the exposure (data at risk) before promotion'),
+  verdict: z.looseObject({ rto: z.string(), rpo: z.string() }).describe('met, missed or not-measured'),
+  fenced: z.string().describe('fenced, not-primary, unreachable or not-run: whether the old primary can still take writes'),
+  steps: z.array(z.looseObject({ id: z.string(), status: z.string() })),
+});
+
+export const FailoverListShape = z.object({ failovers: z.array(FailoverRecordShape) });
+
 export const PostureShape = z.looseObject({
   at: z.string(),
   runbooksDir: z.string(),

@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { RoleDirectory } from '../definitions/roles.ts';
 import type { IdentityStore } from '../store/identity.ts';
 import type { ProtectionStore } from '../store/protection.ts';
 import type { RunStore } from '../store/runs.ts';
@@ -14,6 +15,11 @@ export interface ServerDeps {
   protection: ProtectionStore;
   /** API tokens, checked on every authenticated request. */
   identity: IdentityStore;
+  /**
+   * Who holds which role (GOLIVE_ROLES and database grants): POST /api/failovers refuses anyone but
+   * an incident commander. Without it, the grants in golive's database alone.
+   */
+  roles?: RoleDirectory;
   /** The server's runbooks: POST /api/runs starts them by name, posture reads them. */
   runbooksDir: string;
   client: Client;

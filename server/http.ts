@@ -9,6 +9,7 @@ import { createRegistry } from './metrics.ts';
 import { createOidcVerifier } from './oidc.ts';
 import { controlRoutes } from './routes/controls.ts';
 import { drillRoutes } from './routes/drills.ts';
+import { failoverRoutes } from './routes/failovers.ts';
 import { healthRoutes } from './routes/health.ts';
 import { postureRoutes } from './routes/posture.ts';
 import { runRoutes } from './routes/runs.ts';
@@ -53,14 +54,14 @@ export async function buildApp(deps: ServerDeps) {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'golive API', version: '0.1.0', description: 'Runs, controls, drills and DR posture of golive. Every /api route but this document needs a bearer token.' },
+      info: { title: 'golive API', version: '0.1.0', description: 'Runs, controls, drills, failovers and DR posture of golive. Every /api route but this document needs a bearer token.' },
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: BEARER_DESCRIPTION } } },
       security: [{ bearerAuth: [] }],
     },
     transform: jsonSchemaTransform,
   });
   app.get(OPENAPI_PATH, { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
-  for (const routes of [healthRoutes, runRoutes, controlRoutes, drillRoutes, postureRoutes]) await app.register(routes(deps));
+  for (const routes of [healthRoutes, runRoutes, controlRoutes, drillRoutes, failoverRoutes, postureRoutes]) await app.register(routes(deps));
   await app.ready();
   return app;
 }

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { AuditEvent, ProjectionBatch, RunState, RunStatus } from '../workflows/definitions.ts';
+import { upsertFailover } from './failovers.ts';
 import { inTransaction } from './transaction.ts';
 
 export interface RunSummary {
@@ -23,8 +24,8 @@ export interface RunFilter {
 /** golive's record of runs: what the workflows wrote, readable when no worker is up. */
 export interface RunStore {
   /**
-   * Writes a batch of a run's audit trail with its latest state (and decisions, and a finished
-   * drill) in one transaction. Idempotent by (run id, execution, seq); a row already there with
+   * Writes a batch of a run's audit trail with its latest state (and decisions, a finished drill,
+   * a failover's record) in one transaction. Idempotent by (run id, execution, seq); a row already there with
    * other content fails with AuditConflict.
    */
   project(batch: ProjectionBatch): Promise<void>;
@@ -92,6 +93,7 @@ export function createPgRunStore(pool: pg.Pool, drills?: DrillWriter): RunStore 
           if (!drills) throw new Error('this run store cannot record drills: create it with a drill writer');
           await drills.recordDrill(batch.drill, client);
         }
+        if (batch.failover) await upsertFailover(client, batch.failover);
       });
     },
 

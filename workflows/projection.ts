@@ -2,7 +2,7 @@ import { condition, log, ParentClosePolicy, proxyActivities, startChild, workflo
 import type { createActivities } from '../activities/index.ts';
 import {
   AUDIT_CATCH_UP_WORKFLOW,
-  type ApprovalDecision, type AuditCatchUpInput, type ProjectionProgress, type AuditEvent, type DrillRecord, type ProjectionBatch, type RunKind, type RunState,
+  type ApprovalDecision, type AuditCatchUpInput, type ProjectionProgress, type AuditEvent, type DrillRecord, type FailoverRecord, type ProjectionBatch, type RunKind, type RunState,
 } from './definitions.ts';
 import { PRESETS } from './presets.ts';
 
@@ -24,7 +24,7 @@ export class AuditProjection {
   private pumping = false;
   private broken?: string;
 
-  constructor(private readonly run: () => { kind: RunKind; state: RunState }) {}
+  constructor(private readonly run: () => { kind: RunKind; state: RunState; failover?: FailoverRecord }) {}
 
   progress(): ProjectionProgress {
     return { recorded: this.events.length, written: this.written.events, broken: this.broken };
@@ -55,7 +55,8 @@ export class AuditProjection {
   }
 
   private batch(): ProjectionBatch {
-    return { execution: workflowInfo().runId, run: JSON.parse(JSON.stringify(this.run())) as ProjectionBatch['run'], ...this.pending() };
+    const { kind, state, failover } = JSON.parse(JSON.stringify(this.run())) as ProjectionBatch['run'] & Pick<ProjectionBatch, 'failover'>;
+    return { execution: workflowInfo().runId, run: { kind, state }, failover, ...this.pending() };
   }
 
   private async pump(): Promise<void> {

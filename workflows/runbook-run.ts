@@ -1,17 +1,16 @@
-import { CancellationScope, condition, isCancellation, proxyActivities } from '@temporalio/workflow';
-import type { createActivities } from '../activities/index.ts';
+import { CancellationScope, condition, isCancellation } from '@temporalio/workflow';
+import { IRREVERSIBLE_ACTIONS } from '../definitions/failover-record.ts';
+import type { Role } from '../definitions/roles.ts';
 import type { Runbook, Step } from '../definitions/schema.ts';
 import {
   FINISHED,
-  type ApprovalDecision, type Channel, type ControlRequest, type RunbookRunInput, type RunKind, type RunState, type RunStatus, type StepState,
+  type ApprovalDecision, type Channel, type ControlRequest, type FailoverRecord, type RunbookRunInput, type RunKind, type RunState, type RunStatus, type StepState,
 } from './definitions.ts';
 import { describeFailure, interruptedDetails, StepFailure } from './failures.ts';
-import { PRESETS } from './presets.ts';
 import { AuditProjection } from './projection.ts';
-import { awaitApproval, awaitPause, initialState, performAction, startDetail, type Phase } from './step-kinds.ts';
+import { withheldRollback } from './withheld.ts';
+import { awaitApproval, awaitPause, initialState, performAction, preflightRun, startDetail, type Phase } from './step-kinds.ts';
 
-type Activities = ReturnType<typeof createActivities>;
-const { preflight } = proxyActivities<Activities>(PRESETS.preflight);
 
 export interface RunOptions {
   kind: RunKind;
@@ -20,6 +19,10 @@ export interface RunOptions {
    * fine but missed its RPO). Nothing is rolled back for a verdict: every step did its work.
    */
   verdict?: (state: RunState) => string | undefined;
+  /** A role the requester must hold when the run starts (checked on the worker in pre-flight). */
+  requiredRole?: Role;
+  /** The failover record as the run stands now, sent with every audit batch. */
+  failover?: (run: RunbookRun) => FailoverRecord;
 }
 /** `maybeApplied`: the step was stopped while its action ran; its compensation must run. */
 type Outcome = { kind: 'succeeded' | 'skipped' | 'aborted'; maybeApplied?: boolean } | { kind: 'failed'; reason: string };
@@ -62,6 +65,8 @@ export class RunbookRun {
   private seq = 0;
   /** Each finished step's result, by id: what `{{steps.STEP.PATH}}` reads. */
   readonly results: Record<string, unknown> = {};
+  /** The irreversible step (a promotion) that may have applied its change: from then on nothing is rolled back. */
+  pointOfNoReturn?: string;
 
   constructor(readonly input: RunbookRunInput, runId: string, readonly options: RunOptions = { kind: 'runbook' }) {
     this.runbook = input.runbook;
@@ -79,7 +84,7 @@ export class RunbookRun {
       rollback: [],
       pauses: [],
     };
-    this.projection = new AuditProjection(() => ({ kind: this.options.kind, state: this.state }));
+    this.projection = new AuditProjection(() => ({ kind: this.options.kind, state: this.state, failover: this.options.failover?.(this) }));
   }
 
   get finished(): boolean {
@@ -128,14 +133,15 @@ export class RunbookRun {
     const compensations = spec.rollback.filter((step) => step.compensates === undefined);
     let failure: string | undefined;
     try {
-      failure = await this.preflight();
+      failure = await preflightRun(this);
       for (const step of failure === undefined ? spec.steps : []) {
         await this.beforeSideEffect();
         if (this.abortRequest) break;
         const outcome = await this.runStep(step, 'steps');
-        if (outcome.kind === 'succeeded' || (outcome.kind !== 'failed' && outcome.maybeApplied)) {
-          compensations.push(...spec.rollback.filter((undo) => undo.compensates === step.id));
-        }
+        const applied = outcome.kind === 'succeeded' || (outcome.kind !== 'failed' && outcome.maybeApplied);
+        if (applied) compensations.push(...spec.rollback.filter((undo) => undo.compensates === step.id));
+        // A failed promotion may still complete on the server: it counts as applied.
+        if (step.kind === 'action' && IRREVERSIBLE_ACTIONS.includes(step.action) && (applied || outcome.kind === 'failed')) this.pointOfNoReturn ??= step.id;
         if (outcome.kind === 'failed') failure = `step ${step.id} failed: ${outcome.reason}`;
         if (outcome.kind === 'failed' || outcome.kind === 'aborted') break;
       }
@@ -149,21 +155,6 @@ export class RunbookRun {
       failure = verdict;
     }
     await CancellationScope.nonCancellable(() => this.finish(failure, verdict === undefined ? compensations.reverse() : []));
-  }
-
-  /** Every target resolves on the worker and every gate has an approver, or the run fails before any step. */
-  private async preflight(): Promise<string | undefined> {
-    const gates = this.runbook.spec.steps.flatMap((step) => (step.kind === 'approval' ? [{ stepId: step.id, approvers: step.approval.approvers }] : []));
-    try {
-      const checked = await preflight({ runId: this.state.runId, requestedBy: this.state.requestedBy, targets: this.runbook.spec.targets, gates });
-      this.record('run.preflight', { detail: { ok: true, ...checked } });
-      return undefined;
-    } catch (error) {
-      if (isCancellation(error)) throw error;
-      const reason = `pre-flight failed before any step ran: ${describeFailure(error)}`;
-      this.record('run.preflight', { detail: { ok: false, error: reason } });
-      return reason;
-    }
   }
 
   /** Controls being judged land first; a paused run waits here. */
@@ -189,11 +180,21 @@ export class RunbookRun {
       status = 'failed';
       this.state.reason = failure;
     }
-    if (status !== 'succeeded' && compensations.length > 0) await this.rollback(compensations);
+    if (status !== 'succeeded' && compensations.length > 0) {
+      if (this.pointOfNoReturn) this.withholdRollback(compensations);
+      else await this.rollback(compensations);
+    }
     this.state.status = status;
     this.state.currentStep = undefined;
     this.state.finishedAt = now();
     this.record('run.finished', { detail: { status, reason: this.state.reason } });
+  }
+
+  /** After an irreversible step nothing is undone (workflows/withheld.ts); the run stops and says where things stand. */
+  private withholdRollback(compensations: Step[]): void {
+    const withheld = withheldRollback(this.state, this.pointOfNoReturn!, compensations);
+    this.state.reason = `${this.state.reason}; ${withheld.reason}`;
+    this.record('rollback.withheld', { detail: withheld.detail });
   }
 
   private async rollback(compensations: Step[]): Promise<void> {

@@ -1,18 +1,20 @@
-import { condition, proxyActivities } from '@temporalio/workflow';
+import { condition, isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.ts';
 import type { ActionRequest } from '../activities/types.ts';
 import { failedAssertions } from '../definitions/assertions.ts';
 import { durationMs } from '../definitions/duration.ts';
 import type { ActionStep, ApprovalStep, PauseStep, Step } from '../definitions/schema.ts';
+import { exposureProblem, readExposure } from '../definitions/failover-record.ts';
 import { render } from '../definitions/templates.ts';
 import type { StepState } from './definitions.ts';
-import { StepFailure } from './failures.ts';
-import { actionOptions } from './presets.ts';
+import { describeFailure, StepFailure } from './failures.ts';
+import { actionOptions, PRESETS } from './presets.ts';
 import type { RunbookRun } from './runbook-run.ts';
 
 /** What each kind of step does while it runs: an action, an approval gate, a pause. */
 
 type Activities = ReturnType<typeof createActivities>;
+const { preflight } = proxyActivities<Activities>(PRESETS.preflight);
 export type Phase = StepState['phase'];
 
 const now = () => new Date().toISOString();
@@ -38,8 +40,26 @@ export async function performAction(run: RunbookRun, step: ActionStep, phase: Ph
   const result = await activities[step.action](request);
   const failures = failedAssertions(step.assert, result);
   if (failures.length > 0) throw new StepFailure(failures.join('; '));
+  if (step.action === 'postgres.replication-lag' && phase === 'steps') judgeExposure(run, step, result);
   return result;
 }
+
+/**
+ * Data a failover would lose now, against the RPO objective: more fails the step, unless the
+ * requester forced the run, which is recorded with both numbers.
+ */
+function judgeExposure(run: RunbookRun, step: ActionStep, result: unknown): void {
+  const exposure = readExposure(result);
+  if (exposure === undefined) return;
+  const { rpo } = run.runbook.spec.objectives;
+  const problem = exposureProblem(exposure, rpo);
+  if (problem === undefined) return;
+  if (run.input.force === undefined) {
+    throw new StepFailure(`${problem}. A failover now may lose more data than ${run.state.service} allows; to go on anyway, start it again with --force "why"`);
+  }
+  run.record('exposure.forced', { actor: run.state.requestedBy, stepId: step.id, detail: { reason: run.input.force, problem, exposure, rpo } });
+}
+
 
 /** Waits for a decision on a gate; a gate without one by its timeout closes at once. */
 export async function awaitApproval(run: RunbookRun, step: ApprovalStep): Promise<unknown> {
@@ -86,4 +106,20 @@ export function startDetail(step: Step): Record<string, unknown> | undefined {
   if (step.kind === 'approval') return { approvers: step.approval.approvers, timeout: step.approval.timeout, message: step.approval.message };
   if (step.kind === 'pause') return { duration: step.pause.duration ?? 'until resumed', reason: step.pause.reason };
   return { action: step.action, target: step.target };
+}
+
+/** Every target resolves on the worker, every gate has an approver, the requester holds a required role; else the run fails before any step. */
+export async function preflightRun(run: RunbookRun): Promise<string | undefined> {
+  const { spec } = run.runbook;
+  const gates = spec.steps.flatMap((step) => (step.kind === 'approval' ? [{ stepId: step.id, approvers: step.approval.approvers }] : []));
+  try {
+    const checked = await preflight({ runId: run.state.runId, requestedBy: run.state.requestedBy, targets: spec.targets, gates, requiredRole: run.options.requiredRole });
+    run.record('run.preflight', { detail: { ok: true, ...checked } });
+    return undefined;
+  } catch (error) {
+    if (isCancellation(error)) throw error;
+    const reason = `pre-flight failed before any step ran: ${describeFailure(error)}`;
+    run.record('run.preflight', { detail: { ok: false, error: reason } });
+    return reason;
+  }
 }

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { connect, type PeerCertificate } from 'node:tls';
 import { ApplicationFailure } from '@temporalio/common';
 import { durationMs } from '../../definitions/duration.ts';
@@ -17,7 +18,8 @@ export function joinUrl(base: string, path: string): string {
   return url.toString();
 }
 
-function httpUrl(target: ResolvedTarget<'http'>, path: string): string {
+/** The target's URL with `path` appended; refuses (InvalidTarget) a URL that is not http:// or https://. */
+export function httpUrl(target: ResolvedTarget<'http'>, path: string): string {
   const url = URL.canParse(target.spec.url) ? new URL(joinUrl(target.spec.url, path)) : null;
   if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
     throw businessFailure(`target ${target.name}: url is not an http:// or https:// URL`, 'InvalidTarget');
@@ -160,7 +162,76 @@ export async function certificate(call: ActionCall<'tls.certificate'>) {
   };
 }
 
-/** Polls the target until it answers as expected; reports when it first did. */
-export async function waitHealthy(_call: ActionCall<'http.wait-healthy'>): Promise<Record<string, unknown>> {
-  throw new Error('http.wait-healthy is not built yet');
+/** One request of http.wait-healthy: passed, with when its answer arrived, or what it got instead. */
+type Probe = { passed: true; arrivedAt: Date; status: number; latencyMs: number } | { passed: false; answer: string };
+
+async function probe(url: string, expect: { status: number; bodyContains?: string }, signal: AbortSignal): Promise<Probe> {
+  const started = performance.now();
+  try {
+    const response = await fetch(url, { signal, redirect: 'manual' });
+    // Taken before the body is read: the moment the service answered.
+    const arrivedAt = new Date();
+    const latencyMs = Math.round(performance.now() - started);
+    const body = expect.bodyContains === undefined ? await response.body?.cancel() : await response.text();
+    if (response.status !== expect.status) return { passed: false, answer: `answered ${response.status}` };
+    if (expect.bodyContains !== undefined && !(body ?? '').includes(expect.bodyContains)) {
+      return { passed: false, answer: `answered ${response.status} without "${expect.bodyContains}" in its body` };
+    }
+    return { passed: true, arrivedAt, status: response.status, latencyMs };
+  } catch (error) {
+    return { passed: false, answer: `failed: ${reason(error)}` };
+  }
+}
+
+/**
+ * Requests the target every `every` until it answers `expectStatus` (with `bodyContains` in its
+ * body when given), for at most `within`. Each request may take five intervals (1 to 5 s) and
+ * does not hold up the next, so a service that hangs while it starts is still seen the moment it
+ * answers. `passedAt` is when the first passing answer arrived: the moment a failover's RTO
+ * clock stops. Not passing in time fails with Unhealthy, naming the last answer.
+ */
+export async function waitHealthy(call: ActionCall<'http.wait-healthy'>) {
+  const target = stepTarget(call, 'http');
+  const { path, expectStatus, bodyContains, within, every } = call.input;
+  const url = httpUrl(target, path);
+  const everyMs = durationMs(every);
+  const attemptMs = Math.min(5_000, Math.max(1_000, everyMs * 5));
+  const cancelled = cancellationSignal();
+  // Aborted once an answer passed (the requests still out are dropped) or Temporal cancels.
+  const decided = new AbortController();
+  const stop = cancelled ? AbortSignal.any([decided.signal, cancelled]) : decided.signal;
+  const firstAttemptAt = new Date();
+  const deadline = firstAttemptAt.getTime() + durationMs(within);
+  const pending = new Set<Promise<void>>();
+  let attempts = 0;
+  let lastAnswer = 'no answer';
+  let passed: (Probe & { passed: true; attempt: number }) | undefined;
+  for (let next = firstAttemptAt.getTime(); next <= deadline && !stop.aborted; next += everyMs) {
+    await delay(Math.max(0, next - Date.now()), undefined, { signal: stop }).catch(() => undefined);
+    if (stop.aborted) break;
+    const attempt = (attempts += 1);
+    const timeout = AbortSignal.timeout(Math.min(attemptMs, Math.max(everyMs, deadline - Date.now())));
+    const request = probe(url, { status: expectStatus, bodyContains }, AbortSignal.any([stop, timeout])).then((outcome) => {
+      if (outcome.passed) {
+        passed ??= { ...outcome, attempt };
+        decided.abort();
+      } else if (!stop.aborted) {
+        lastAnswer = outcome.answer;
+      }
+      pending.delete(request);
+    });
+    pending.add(request);
+    heartbeat({ attempts, lastAnswer });
+  }
+  await Promise.all(pending);
+  if (passed) {
+    const { arrivedAt, status, latencyMs, attempt } = passed;
+    return { passedAt: arrivedAt.toISOString(), attempts: attempt, status, latencyMs, firstAttemptAt: firstAttemptAt.toISOString() };
+  }
+  if (cancelled?.aborted) throw cancelled.reason;
+  throw businessFailure(
+    `http.wait-healthy ${target.name}: GET ${path} did not answer ${expectStatus}${bodyContains === undefined ? '' : ` with "${bodyContains}"`} ` +
+      `within ${within} (${attempts} attempt${attempts === 1 ? '' : 's'}); the last one ${lastAnswer}`,
+    'Unhealthy',
+  );
 }

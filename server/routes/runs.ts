@@ -1,6 +1,7 @@
+import type { FastifyBaseLogger } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { readRunbookCatalog } from '../../runtime/runbook-catalog.ts';
+import { readRunbookCatalog, type CatalogEntry } from '../../runtime/runbook-catalog.ts';
 import { listRuns, unknownRun } from '../../runtime/run-state.ts';
 import { getRunState, startRunbookRun } from '../../runtime/runs.ts';
 import { RUN_STATUSES, type RunState } from '../../workflows/definitions.ts';
@@ -24,6 +25,22 @@ const StartRunBody = strictBody({
 
 /** The state as a plain object type, so it meets the loose response shape (interfaces carry no index signature). */
 const openState = (state: RunState) => ({ ...state, steps: state.steps.map((step) => ({ ...step })), rollback: state.rollback.map((step) => ({ ...step })) });
+
+/** The runbook of that metadata.name in the server's folder: 404 naming the known ones, 409 when two files define it. */
+export async function serverRunbook(runbooksDir: string, name: string, log: FastifyBaseLogger): Promise<CatalogEntry> {
+  const catalog = await readRunbookCatalog(runbooksDir, log);
+  const matches = catalog.byName.get(name) ?? [];
+  if (matches.length === 0) {
+    const known = catalog.names.length > 0 ? catalog.names.join(', ') : 'none';
+    throw new ApiError(404, 'not_found', `no runbook named ${name} in the server's runbooks folder (known: ${known})`);
+  }
+  const [entry, ...others] = matches;
+  if (!entry || others.length > 0) {
+    log.warn({ runbook: name, files: matches.map((match) => match.file) }, 'runbook name defined in more than one file');
+    throw new ApiError(409, 'conflict', `runbook ${name} is defined in ${matches.length} files in the server's runbooks folder; an operator must keep one`);
+  }
+  return entry;
+}
 
 /** Runs: list, state, audit trail, and starting a runbook from the server's own folder. */
 export function runRoutes(deps: ServerDeps): FastifyPluginAsyncZod {
@@ -62,17 +79,7 @@ export function runRoutes(deps: ServerDeps): FastifyPluginAsyncZod {
       },
     }, async (request, reply) => {
       const { runbook: name, comment } = request.body;
-      const catalog = await readRunbookCatalog(deps.runbooksDir, request.log);
-      const matches = catalog.byName.get(name) ?? [];
-      if (matches.length === 0) {
-        const known = catalog.names.length > 0 ? catalog.names.join(', ') : 'none';
-        throw new ApiError(404, 'not_found', `no runbook named ${name} in the server's runbooks folder (known: ${known})`);
-      }
-      const [entry, ...others] = matches;
-      if (!entry || others.length > 0) {
-        request.log.warn({ runbook: name, files: matches.map((match) => match.file) }, 'runbook name defined in more than one file');
-        throw new ApiError(409, 'conflict', `runbook ${name} is defined in ${matches.length} files in the server's runbooks folder; an operator must keep one`);
-      }
+      const entry = await serverRunbook(deps.runbooksDir, name, request.log);
       const user = principalOf(request).user;
       const runId = await startRunbookRun(deps.client, { runbook: entry.runbook, requestedBy: user, channel: 'api', taskQueue: deps.taskQueue, source: name, comment });
       request.log.info({ runId, runbook: name, file: entry.file, user }, 'run started through the API');

@@ -1,13 +1,16 @@
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Target } from '../../definitions/targets.ts';
 import { freePort } from '../../stack/process.ts';
 import { actionRequest, testActivities } from '../support/actions.ts';
-import { startHttpServer, startHttpsServer, type LocalServer } from '../support/backends.ts';
+import { startHttpServer, startHttpsServer, startScheduledBackend, type LocalServer, type ScheduledBackend } from '../support/backends.ts';
 import { selfSignedCertificate } from '../support/tls.ts';
 
 const SECRET = 'tok-3f9a7c1e';
 let api: LocalServer;
 let secure: LocalServer;
+let booting: ScheduledBackend;
+let hanging: ScheduledBackend;
 let healthy = false;
 let served = 0;
 let activities: ReturnType<typeof testActivities>;
@@ -25,11 +28,12 @@ beforeAll(async () => {
     }
   });
   secure = await startHttpsServer(await selfSignedCertificate('checkout.test', 30), (_request, response) => response.writeHead(200).end('ok'));
+  [booting, hanging] = await Promise.all([startScheduledBackend(), startScheduledBackend('hang')]);
   activities = testActivities({ CHECKOUT_URL: `${api.url}/?token=${SECRET}`, CHECKOUT_TLS_URL: secure.url });
 });
 
 afterAll(async () => {
-  await Promise.all([api?.close(), secure?.close()]);
+  await Promise.all([api?.close(), secure?.close(), booting?.close(), hanging?.close()]);
 });
 
 const check = (input: Record<string, unknown>, target: { name: string; spec: Target } = apiTarget) =>
@@ -115,5 +119,58 @@ describe('tls.certificate', () => {
 
   it('refuses an http:// target', async () => {
     await expect(certificate({}, apiTarget)).rejects.toMatchObject({ type: 'InvalidTarget', message: 'tls.certificate checkout-api: the target is not an https URL' });
+  });
+});
+
+describe('http.wait-healthy', () => {
+  const waitFor = (server: LocalServer, input: Record<string, unknown>) =>
+    actionRequest('http.wait-healthy', { path: '/healthz', ...input }, { target: { name: 'recovery-api', spec: { type: 'http', url: server.url } } });
+
+  it('passes as soon as the service turns healthy, reporting when its first healthy answer arrived', async () => {
+    const healthyAt = Date.now() + 800;
+    booting.healthyFrom(healthyAt);
+    const result = await activities['http.wait-healthy'](waitFor(booting, { every: '100ms', bodyContains: 'ready' }));
+    const returnedAt = Date.now();
+    const passedAt = Date.parse(String(result.passedAt));
+    expect(result).toMatchObject({ status: 200, latencyMs: expect.any(Number), attempts: expect.any(Number) });
+    expect(result.attempts).toBeGreaterThanOrEqual(8);
+    // Within one interval of the moment it turned healthy, and the moment its answer arrived.
+    expect(passedAt - healthyAt).toBeGreaterThanOrEqual(0);
+    expect(passedAt - healthyAt).toBeLessThanOrEqual(100 + 30);
+    expect(passedAt - (booting.firstHealthyAnswer() ?? 0)).toBeLessThanOrEqual(10);
+    expect(returnedAt - passedAt).toBeLessThan(50);
+    expect(healthyAt - Date.parse(String(result.firstAttemptAt))).toBeGreaterThan(700);
+  });
+
+  it('keeps polling past requests that hang while the service starts, and sees the first answer', async () => {
+    const healthyAt = Date.now() + 1_500;
+    hanging.healthyFrom(healthyAt);
+    const result = await activities['http.wait-healthy'](waitFor(hanging, { every: '100ms' }));
+    expect(Date.parse(String(result.passedAt)) - healthyAt).toBeLessThanOrEqual(100 + 30);
+  });
+
+  it('fails without retry after `within`, naming the last answer and the attempts', async () => {
+    booting.healthyFrom(null);
+    const started = Date.now();
+    await expect(activities['http.wait-healthy'](waitFor(booting, { every: '100ms', within: '700ms' }))).rejects.toMatchObject({
+      type: 'Unhealthy',
+      nonRetryable: true,
+      message: expect.stringMatching(/^http\.wait-healthy recovery-api: GET \/healthz did not answer 200 within 700ms \((7|8) attempts\); the last one answered 503$/),
+    });
+    expect(Date.now() - started).toBeLessThan(1_000);
+    const down = { name: 'down', spec: { type: 'http', url: `http://127.0.0.1:${await freePort()}/?token=${SECRET}` } } as const;
+    const refused = activities['http.wait-healthy'](actionRequest('http.wait-healthy', { within: '300ms' }, { target: down }));
+    await expect(refused).rejects.toThrow(/^http\.wait-healthy down: GET \/ did not answer 200 within 300ms \(\d+ attempts\); the last one failed: connect ECONNREFUSED/);
+    await expect(refused).rejects.not.toThrow(SECRET);
+  });
+
+  it('stops at once when its step is cancelled', async () => {
+    hanging.healthyFrom(null);
+    const environment = new MockActivityEnvironment();
+    const waiting = environment.run(activities['http.wait-healthy'], waitFor(hanging, { within: '1m' }));
+    const cancelledAt = Date.now() + 300;
+    setTimeout(() => environment.cancel(), 300);
+    await expect(waiting).rejects.toMatchObject({ name: 'CancelledFailure' });
+    expect(Date.now() - cancelledAt).toBeLessThan(200);
   });
 });

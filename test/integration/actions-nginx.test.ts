@@ -4,6 +4,8 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseInput } from '../../activities/call.ts';
 import { switchUpstream } from '../../activities/nginx/upstream.ts';
+import type { Target } from '../../definitions/targets.ts';
+import { freePort } from '../../stack/process.ts';
 import { loadToolchain, requireTool } from '../../stack/toolchain.ts';
 import { actionRequest, testActivities } from '../support/actions.ts';
 import { startNginx, type NginxFixture } from '../support/nginx.ts';
@@ -14,6 +16,15 @@ let nginx: NginxFixture;
 
 const switchTo = (servers: string[]) =>
   actionRequest('nginx.switch-upstream', { upstream: 'app', servers }, { target: { name: 'edge', spec: nginx.target } });
+
+/** A switch that confirms through `front` (by default the proxy itself, as clients reach it). */
+const switchConfirmed = (servers: string[], confirm: Record<string, unknown> = {}, front: Target = nginx.front) =>
+  actionRequest('nginx.switch-upstream', { upstream: 'app', servers, confirmVia: 'front', confirm }, {
+    target: { name: 'edge', spec: nginx.target },
+    targets: { front },
+  });
+
+const upstreamFile = () => readFile(join(nginx.target.prefix, nginx.target.upstreamFile), 'utf8');
 
 /**
  * Resolves once `count` answers in a row come from `backend`. Old workers drain for a moment
@@ -94,5 +105,66 @@ describe('nginx.switch-upstream', () => {
     const configured = await switchUpstream(parseInput('nginx.switch-upstream', request, {}), { nginxBin: nginx.binary });
     expect(configured).toMatchObject({ servers: [nginx.backends.green.address], changed: true });
     await consecutiveAnswers('green');
+  });
+});
+
+describe('nginx.switch-upstream with confirmVia', () => {
+  it('waits for answers in a row from the new servers through the proxy, and reports who answered', async () => {
+    const [from, to] = [nginx.backends.green.address, nginx.backends.blue.address];
+    const started = Date.now();
+    const result = await activities['nginx.switch-upstream'](switchConfirmed([to], { consecutive: 5 }));
+    expect(result).toEqual({
+      previous: [from],
+      servers: [to],
+      changed: true,
+      confirmed: { at: expect.any(String), answers: expect.objectContaining({ [to]: expect.any(Number) }), consecutive: 5 },
+    });
+    const { answers, at } = result.confirmed as { answers: Record<string, number>; at: string };
+    expect(answers[to]).toBeGreaterThanOrEqual(5);
+    expect(Object.keys(answers).every((answer) => answer === to || answer === from || answer.startsWith('no answer'))).toBe(true);
+    expect(Date.parse(at)).toBeGreaterThanOrEqual(started);
+    await consecutiveAnswers('blue');
+  });
+
+  it('confirms the servers already in place without reloading', async () => {
+    const before = await nginx.reloads();
+    const result = await activities['nginx.switch-upstream'](switchConfirmed([nginx.backends.blue.address], { consecutive: 3 }));
+    expect(result).toMatchObject({ changed: false, confirmed: { answers: { [nginx.backends.blue.address]: 3 }, consecutive: 3 } });
+    expect(await nginx.reloads()).toBe(before);
+  });
+
+  it('fails with NotConfirmed when the front cannot be reached, and leaves the new upstream in place, saying so', async () => {
+    const [from, to] = [nginx.backends.blue.address, nginx.backends.green.address];
+    const unreachable = { type: 'http', url: `http://127.0.0.1:${await freePort()}` } as const;
+    const started = Date.now();
+    const failing = activities['nginx.switch-upstream'](switchConfirmed([to], { within: '1s' }, unreachable));
+    await expect(failing).rejects.toMatchObject({
+      type: 'NotConfirmed',
+      nonRetryable: true,
+      message: expect.stringMatching(new RegExp(
+        `^nginx\\.switch-upstream edge \\(upstream app\\): no 5 answers in a row from ${to} through front \\(GET /, header x-upstream-addr\\) within 1s; ` +
+          `answers: no answer \\(connect ECONNREFUSED [\\d.:]+\\) ×\\d+\\. nginx was reloaded with the new servers and keeps them; the servers before were ${from}$`,
+      )),
+    });
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(await upstreamFile()).toContain(`server ${to};`);
+    await consecutiveAnswers('green');
+  });
+
+  it('fails with NotConfirmed when answers do not name a server (the front bypasses the proxy)', async () => {
+    const bypass = { type: 'http', url: nginx.backends.green.url } as const;
+    const failing = activities['nginx.switch-upstream'](switchConfirmed([nginx.backends.green.address], { within: '500ms' }, bypass));
+    await expect(failing).rejects.toMatchObject({
+      type: 'NotConfirmed',
+      message: expect.stringMatching(/; answers: 200 without x-upstream-addr ×\d+\. the upstream already had these servers, so nothing was changed$/),
+    });
+  });
+
+  it('refuses a confirmVia target that was not passed, before changing anything', async () => {
+    const before = await upstreamFile();
+    const request = switchConfirmed([nginx.backends.blue.address]);
+    const failing = activities['nginx.switch-upstream']({ ...request, targets: {} });
+    await expect(failing).rejects.toMatchObject({ type: 'InvalidTarget', message: 'nginx.switch-upstream step nginx-switch-upstream: target front was not passed to the step' });
+    expect(await upstreamFile()).toBe(before);
   });
 });

@@ -203,8 +203,8 @@ describe('/api/openapi.json', () => {
     expect(document.openapi).toBe('3.1.0');
     const routes = Object.entries(document.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`));
     expect(routes.sort()).toEqual([
-      'GET /api/drills', 'GET /api/drills/{runId}', 'GET /api/posture', 'GET /api/runs', 'GET /api/runs/{id}', 'GET /api/runs/{id}/timeline',
-      'GET /healthz', 'GET /metrics', 'GET /readyz', 'POST /api/runs',
+      'GET /api/drills', 'GET /api/drills/{runId}', 'GET /api/failovers', 'GET /api/failovers/{id}', 'GET /api/posture', 'GET /api/runs', 'GET /api/runs/{id}', 'GET /api/runs/{id}/timeline',
+      'GET /healthz', 'GET /metrics', 'GET /readyz', 'POST /api/failovers', 'POST /api/runs',
       ...['abort', 'approve', 'pause', 'reject', 'resume', 'skip'].map((control) => `POST /api/runs/{id}/${control}`),
     ]);
     expect(document.components.securitySchemes).toEqual({ bearerAuth: expect.objectContaining({ type: 'http', scheme: 'bearer' }) });

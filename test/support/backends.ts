@@ -41,3 +41,37 @@ export function startNamedBackend(name: string): Promise<LocalServer> {
     response.end(name);
   });
 }
+
+/** A backend that turns healthy at a set moment, and says when it first answered so. */
+export interface ScheduledBackend extends LocalServer {
+  /** Answers 200 `ready` from `at` (epoch ms) on; null: not until told again. Resets firstHealthyAnswer. */
+  healthyFrom(at: number | null): void;
+  /** When it sent its first 200 since healthyFrom (epoch ms), if it has. */
+  firstHealthyAnswer(): number | undefined;
+}
+
+/**
+ * Until healthy, answers 503 `starting` (`hang`: keeps the request open without answering, like
+ * a service that accepts connections while it boots); then 200 `ready`.
+ */
+export async function startScheduledBackend(whileUnhealthy: 'error' | 'hang' = 'error'): Promise<ScheduledBackend> {
+  let healthyAt: number | null = null;
+  let firstHealthy: number | undefined;
+  const server = await startHttpServer((_request, response) => {
+    const now = Date.now();
+    if (healthyAt === null || now < healthyAt) {
+      if (whileUnhealthy === 'error') response.writeHead(503, { 'content-type': 'text/plain' }).end('starting');
+      return;
+    }
+    firstHealthy ??= now;
+    response.writeHead(200, { 'content-type': 'text/plain' }).end('ready');
+  });
+  return {
+    ...server,
+    healthyFrom: (at) => {
+      healthyAt = at;
+      firstHealthy = undefined;
+    },
+    firstHealthyAnswer: () => firstHealthy,
+  };
+}

@@ -6,10 +6,16 @@ import type { TargetOf } from '../../definitions/targets.ts';
 import { freePort, stopChild, waitFor } from '../../stack/process.ts';
 import { startNamedBackend, type LocalServer } from './backends.ts';
 
-/** nginx proxying upstream `app` (in an included file) to one of two named backends. */
+/**
+ * nginx proxying upstream `app` (in an included file) to one of two named backends; every
+ * answer names the server that gave it in X-Upstream-Addr, as an edge proxy set up for
+ * nginx.switch-upstream's confirm does.
+ */
 export interface NginxFixture {
   url: string;
   target: TargetOf<'nginx'>;
+  /** The proxy as clients reach it: the http target a switch confirms through. */
+  front: TargetOf<'http'>;
   /** The nginx executable this fixture runs; actions get it through ActionDeps.nginxBin, as on a worker. */
   binary: string;
   backends: { blue: LocalServer; green: LocalServer };
@@ -36,7 +42,10 @@ http {
   include upstream.conf;
   server {
     listen 127.0.0.1:${port};
-    location / { proxy_pass http://${UPSTREAM}; }
+    location / {
+      proxy_pass http://${UPSTREAM};
+      add_header X-Upstream-Addr $upstream_addr always;
+    }
   }
 }
 `;
@@ -70,6 +79,7 @@ export async function startNginx(binary: string): Promise<NginxFixture> {
   return {
     url,
     target: { type: 'nginx', prefix, config: 'conf/nginx.conf', upstreamFile: 'conf/upstream.conf' },
+    front: { type: 'http', url },
     binary,
     backends: { blue, green },
     reloads: async () => (await readFile(errorLog, 'utf8')).split('\n').filter((line) => line.includes('(SIGHUP) received')).length,

@@ -1,0 +1,75 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { waitForState } from '../../runtime/runs.ts';
+import { loadToolchain, requireTool } from '../../stack/toolchain.ts';
+import { createEngineHarness, runbook, settledEvents, type EngineHarness } from '../support/engine.ts';
+import { caughtUp, failoverSteps, startFailover, takesWrites, UNFENCE } from '../support/failover.ts';
+import { startReplicaPair, type ReplicaPair } from '../support/replica.ts';
+import { runSql } from '../support/sql.ts';
+
+/**
+ * A worker process killed while the standby is being promoted: a new worker finishes the
+ * failover, and the standby was promoted once (one timeline up, not two).
+ */
+
+const BIN = fileURLToPath(new URL('../../bin/golive.mjs', import.meta.url));
+let harness: EngineHarness;
+let pair: ReplicaPair;
+const workers: ChildProcess[] = [];
+
+function startWorkerProcess(): ChildProcess {
+  const child = spawn(process.execPath, [BIN, 'worker'], {
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      DATABASE_URL: harness.databaseUrl,
+      GOLIVE_TASK_QUEUE: harness.taskQueue,
+      GOLIVE_LOG_LEVEL: 'warn',
+      GOLIVE_ROLES: 'ivan=incident-commander,irene=incident-commander',
+      CRASH_PRIMARY_URL: pair.primary.url,
+      CRASH_STANDBY_URL: pair.standby.url,
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  workers.push(child);
+  return child;
+}
+
+beforeAll(async () => {
+  harness = await createEngineHarness('failover_crash');
+  pair = await startReplicaPair(requireTool(loadToolchain({ pgBin: process.env.GOLIVE_PG_BIN }), 'pgBin'));
+  await runSql(pair.primary.url, "CREATE TABLE orders (id serial PRIMARY KEY); INSERT INTO orders SELECT FROM generate_series(1, 100)");
+  await caughtUp(pair);
+});
+
+afterAll(async () => {
+  for (const child of workers) child.kill('SIGKILL');
+  await harness?.close();
+  await pair?.stop();
+});
+
+it('a worker killed while promoting: the next worker finishes the failover without promoting twice', async () => {
+  const timeline = async () => (await runSql<{ timeline: number }>(pair.standby.url, 'SELECT timeline_id AS timeline FROM pg_control_checkpoint()')).rows[0]!.timeline;
+  const before = await timeline();
+  await pair.crashPrimary();
+  const handle = await startFailover(harness, {
+    runbook: runbook({
+      targets: { 'db-primary': { type: 'postgres', url: '${CRASH_PRIMARY_URL}' }, 'db-standby': { type: 'postgres', url: '${CRASH_STANDBY_URL}' } },
+      steps: [...failoverSteps({ gate: false }), { id: 'after-promote', action: 'noop' }],
+      rollback: [UNFENCE],
+    }),
+    requestedBy: 'ivan',
+    reason: 'primary region lost',
+  });
+  const first = startWorkerProcess();
+  await waitForState(harness.client, handle.workflowId, (state) => state.currentStep === 'promote-standby', 60_000);
+  first.kill('SIGKILL');
+  startWorkerProcess();
+  const record = await handle.result();
+
+  expect(record).toMatchObject({ status: 'succeeded', fenced: 'unreachable', promoted: { target: 'db-standby', timeline: before + 1 } });
+  expect(await takesWrites(pair.standby.url)).toBe(true);
+  const events = await settledEvents(harness, handle.workflowId);
+  expect(events.filter((event) => event.stepId === 'promote-standby').map((event) => event.action)).toEqual(['step.started', 'step.succeeded']);
+}, 120_000);
