@@ -3,6 +3,7 @@ import { InvalidArgumentError } from 'commander';
 import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import { loadConfig, type Config } from '../config/env.ts';
+import type { RoleDirectory } from '../definitions/roles.ts';
 import { connectClient, createPool, resolveEndpoints } from '../runtime/connections.ts';
 import { createPgRunStore, type RunStore } from '../store/runs.ts';
 import type { TemporalReads } from '../runtime/temporal-reads.ts';
@@ -70,6 +71,13 @@ export function asUnreachable(error: unknown, what: string): unknown {
   const timedOut = error instanceof Error && /timeout exceeded when trying to connect|Connection terminated unexpectedly/.test(error.message);
   if (!NETWORK_CODES.has(String(code)) && !timedOut) return error;
   return new StackUnavailable(`cannot reach ${what}: ${(error as Error).message}`);
+}
+
+/** Who holds which role, as this shell sees it: GOLIVE_ROLES and the grants in golive's database. The worker checks again. */
+export async function roleDirectory(config: Config, pool: pg.Pool): Promise<RoleDirectory> {
+  const { createRoleDirectory } = await import('../runtime/roles.ts');
+  const { createPgIdentityStore } = await import('../store/identity.ts');
+  return createRoleDirectory(config.roles, createPgIdentityStore(pool));
 }
 
 /** The acting user: --as, else GOLIVE_USER, else the login name. */

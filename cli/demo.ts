@@ -23,6 +23,7 @@ import { createPgProtectionStore } from '../store/protection.ts';
 import { createPgRunStore } from '../store/runs.ts';
 import type { DrillRecord } from '../workflows/definitions.ts';
 import { actingUser } from './context.ts';
+import { demoNginx, tellTheFailover } from './demo-failover.ts';
 import { formatBackup, formatDrill } from './format-drill.ts';
 import { formatPosture } from './posture.ts';
 
@@ -138,7 +139,8 @@ async function tellTheStory(config: Config, endpoints: Endpoints, ordersUrl: str
 
     say('posture: every protected service, its objectives, last backup and last drill (`golive posture`)');
     console.log(formatPosture(await readPosture(protection, RUNBOOKS_DIR)));
-    return backup.status === 'succeeded' && drill.status === 'passed';
+    const failedOver = await tellTheFailover({ config, client, pool, store: runs, taskQueue: TASK_QUEUE });
+    return backup.status === 'succeeded' && drill.status === 'passed' && failedOver;
   } finally {
     await heartbeat.stop();
     await client.connection.close();
@@ -173,6 +175,7 @@ function nextSteps(liveDev: boolean): string {
     `  golive drill run ${RUNBOOK} --fresh-backup    # RPO measured from a running heartbeat`,
     `  golive backup list ${RUNBOOK}`,
     '  golive drill history --service orders-demo',
+    '  golive failover list --service orders-demo     # the failover the demo ran, with its record',
     `  golive drill schedule ${RUNBOOK} --cron "0 4 * * 1"`,
     '`golive dev --stop` stops it all.',
   ].join('\n');
@@ -180,9 +183,11 @@ function nextSteps(liveDev: boolean): string {
 
 export function demoCommand(): Command {
   return new Command('demo')
-    .description('tell the DR story on the embedded stack (or a running `golive dev`): backup, writes, drill with measured RPO/RTO, posture')
+    .description('tell the DR story on the embedded stack (or a running `golive dev`): backup, writes, drill with measured RPO/RTO, posture, then a failover with the primary killed')
     .action(async () => {
       const config = loadConfig();
+      // The failover's edge and the worker that switches it run the same nginx.
+      config.tools.nginxBin = demoNginx(config);
       const { logger } = createFileLogger(config.logLevel, config.home, 'demo');
       installTemporalRuntime(logger);
       const live = readLiveStack(config.home);

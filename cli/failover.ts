@@ -1,13 +1,11 @@
 import { Command, Option } from 'commander';
-import type pg from 'pg';
-import type { Config } from '../config/env.ts';
-import type { RoleDirectory } from '../definitions/roles.ts';
 import type { FailoverFilter } from '../store/failovers.ts';
-import { actingUser, print, wholeNumber, withStack, withStore } from './context.ts';
+import { actingUser, print, roleDirectory, wholeNumber, withStack, withStore } from './context.ts';
 import { reportStarted } from './follow.ts';
 import { formatFailover, formatFailovers } from './format-failover.ts';
 import { refuseAs, remoteApi, runbookName } from './remote.ts';
 import { controlCommand } from './runs.ts';
+import { scheduleCommands } from './schedules.ts';
 
 const json = () => new Option('--json', 'print JSON');
 const as = () => new Option('--as <user>', 'who is acting (default: GOLIVE_USER, else your login name); must be an incident commander');
@@ -19,13 +17,6 @@ interface StartOptions {
   as?: string;
   detach?: boolean;
   json?: boolean;
-}
-
-/** Who holds which role, as this shell sees it: GOLIVE_ROLES and the grants in golive's database. The worker checks again. */
-async function roleDirectory(config: Config, pool: pg.Pool): Promise<RoleDirectory> {
-  const { createRoleDirectory } = await import('../runtime/roles.ts');
-  const { createPgIdentityStore } = await import('../store/identity.ts');
-  return createRoleDirectory(config.roles, createPgIdentityStore(pool));
 }
 
 /** Starts the failover (a drill with --environment) through the API with GOLIVE_URL, else on the stack; then follows it. */
@@ -111,11 +102,15 @@ function listCommand(): Command {
     });
 }
 
-/** `golive failover start|drill|status|list`, and the run controls a failover needs most, under the same name. */
+/**
+ * `golive failover start|drill|status|list`, the run controls a failover needs most under the same name, and
+ * failover-drill schedules (`schedule`, `schedules`, `pause-schedule`, `unpause-schedule`, `trigger`, `unschedule`).
+ */
 export function failoverCommand(): Command {
   const failover = new Command('failover')
-    .description('fail a service over to its standby, or drill it against a drill environment: incident commanders only, every step on the record');
+    .description('fail a service over to its standby, or drill it against a drill environment, now or on a schedule: incident commanders only, every step on the record');
   for (const command of [startCommand(), drillCommand(), statusCommand(), listCommand()]) failover.addCommand(command);
   for (const control of ['pause', 'resume', 'abort', 'skip'] as const) failover.addCommand(controlCommand(control));
+  for (const command of scheduleCommands('failover-drill')) failover.addCommand(command);
   return failover;
 }

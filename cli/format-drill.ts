@@ -1,7 +1,7 @@
 import { formatBytes, type BackupEntry } from '../definitions/backup-manifest.ts';
 import { formatDuration, formatMeasured, formatSkew } from '../definitions/duration.ts';
-import type { ProtectionKind } from '../runtime/protection.ts';
-import type { ScheduleView } from '../runtime/schedules.ts';
+import { firstSchedule, type ScheduleKind } from '../runtime/schedule-kinds.ts';
+import type { ScheduleView } from '../runtime/schedule-views.ts';
 import type { ScheduleNote } from '../store/schedule-notes.ts';
 import type { DrillRecord, RunState } from '../workflows/definitions.ts';
 import { formatTable } from './context.ts';
@@ -90,14 +90,19 @@ function noteLine(note: ScheduleNote): string {
   return `${formatTime(note.at)}  ${note.control}${note.forced ? ' --force' : ''} by ${note.actor}${note.note ? `: ${note.note}` : ''}`;
 }
 
-/** What `golive drill schedules` and `golive backup schedules` print: one row per schedule, then each one's latest notes. */
-export function formatSchedules(schedules: ScheduleView[], kind: ProtectionKind): string {
-  if (schedules.length === 0) return `no ${kind} schedules yet: create one with \`golive ${kind} schedule RUNBOOK --cron "0 3 * * *"\``;
+/**
+ * What `golive drill|backup|failover schedules` print: one row per schedule (a failover drill's with its
+ * environment and the incident commander it runs as), then each one's latest notes.
+ */
+export function formatSchedules(schedules: ScheduleView[], kind: ScheduleKind): string {
+  if (schedules.length === 0) return `no ${kind} schedules yet: create one with \`${firstSchedule(kind)}\``;
+  const failover = kind === 'failover-drill';
   const table = formatTable([
-    ['SCHEDULE', 'SERVICE', 'CRON', 'STATE', 'NEXT RUN', 'LAST RUN', 'LAST RESULT', 'RUNBOOK FILE'],
+    ['SCHEDULE', 'SERVICE', ...(failover ? ['ENVIRONMENT', 'RUNS AS'] : []), 'CRON', 'STATE', 'NEXT RUN', 'LAST RUN', 'LAST RESULT', 'RUNBOOK FILE'],
     ...schedules.map((schedule) => [
       schedule.scheduleId,
       schedule.service,
+      ...(failover ? [schedule.environment ?? '?', schedule.runsAs ?? '?'] : []),
       `${schedule.cron}${schedule.timezone ? ` (${schedule.timezone})` : ''}`,
       schedule.paused ? `paused${schedule.note ? `: ${schedule.note}` : ''}` : 'active',
       formatTime(schedule.nextRun),

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { formatAge, formatMeasured } from '../definitions/duration.ts';
+import { formatAge, formatDuration, formatMeasured } from '../definitions/duration.ts';
 import type { ServicePosture } from '../definitions/posture.ts';
 import { readPosture, type PostureReport } from '../runtime/posture.ts';
 import { createPgProtectionStore } from '../store/protection.ts';
@@ -16,12 +16,22 @@ function drillCell(service: ServicePosture): string {
   return numbers ? `${drill.status} (${numbers})` : drill.status;
 }
 
+/** `succeeded in staging (RTO 4.2s of 30m: met)`: the newest failover drill against its objective. */
+function failoverDrillCell(service: ServicePosture): string {
+  const drill = service.lastFailoverDrill;
+  if (!drill) return 'never';
+  const rto = drill.rtoMs === undefined
+    ? 'RTO not measured'
+    : `RTO ${formatMeasured(drill.rtoMs)} of ${formatDuration(drill.objectiveRtoMs)}: ${drill.verdict === 'missed' ? 'MISSED' : drill.verdict}`;
+  return `${drill.status} in ${drill.environment} (${rto})`;
+}
+
 export function formatPosture(report: PostureReport): string {
   if (report.services.length === 0) {
     return `no protected services: no runbook in ${report.runbooksDir} has spec.backup or spec.drill, and no backups or drills are recorded`;
   }
   const table = formatTable([
-    ['SERVICE', 'STRATEGY', 'RPO', 'RTO', 'LAST BACKUP', 'LAST DRILL', 'STATUS'],
+    ['SERVICE', 'STRATEGY', 'RPO', 'RTO', 'LAST BACKUP', 'LAST DRILL', 'STATUS', 'LAST FAILOVER DRILL'],
     ...report.services.map((service) => [
       service.service,
       service.strategy ?? '?',
@@ -30,6 +40,8 @@ export function formatPosture(report: PostureReport): string {
       service.lastBackup ? `${formatAge(service.lastBackup.ageMs)} ago` : 'none',
       drillCell(service),
       service.status,
+      // After the status: the failover drill is shown, and its problems listed, but it does not decide the status.
+      failoverDrillCell(service),
     ]),
   ]);
   const problems = report.services
@@ -39,10 +51,10 @@ export function formatPosture(report: PostureReport): string {
   return [table, ...problems, unreadable].filter(Boolean).join('\n\n');
 }
 
-/** `golive posture`: for each protected service, its objectives, last backup, last drill and status. */
+/** `golive posture`: for each protected service, its objectives, last backup, last drill, last failover drill and status. */
 export function postureCommand(): Command {
   return new Command('posture')
-    .description('how well each protected service meets its RPO/RTO: last backup age, last drill measurements, staleness')
+    .description('how well each protected service meets its RPO/RTO: last backup age, last drill measurements, staleness, last failover drill')
     .option('--dir <dir>', 'folder with the runbooks (default: GOLIVE_RUNBOOKS_DIR, else runbooks)')
     .option('--check', 'exit 1 when any service is at risk or stale (for cron jobs and CI gates)')
     .addOption(new Option('--json', 'print JSON'))

@@ -8,16 +8,13 @@ import { withBackupStore, type StoreTarget } from '../backups/store.ts';
 import { loadRunbook } from '../definitions/load.ts';
 import type { Runbook } from '../definitions/schema.ts';
 import { requireProtection, startProtectionRun, type ProtectionKind } from '../runtime/protection.ts';
-import { controlSchedule, SCHEDULE_CONTROLS, type ScheduleControl, type ScheduleControlAnswer } from '../runtime/schedule-controls.ts';
-import { listSchedules, upsertSchedule, type ScheduleSettings } from '../runtime/schedules.ts';
 import { waitForRun } from '../runtime/runs.ts';
 import { UserError } from '../runtime/errors.ts';
 import { createPgProtectionStore } from '../store/protection.ts';
-import { createPgScheduleNotes } from '../store/schedule-notes.ts';
-import type { RunStore } from '../store/runs.ts';
 import type { DrillRecord } from '../workflows/definitions.ts';
 import { actingUser, print, withStack } from './context.ts';
-import { formatBackup, formatBackupList, formatDrill, formatSchedules } from './format-drill.ts';
+import { formatBackup, formatBackupList, formatDrill } from './format-drill.ts';
+import { scheduleCommands } from './schedules.ts';
 
 const json = () => new Option('--json', 'print JSON');
 const as = () => new Option('--as <user>', 'who is acting (default: GOLIVE_USER, else your login name)');
@@ -64,96 +61,6 @@ function runCommand(kind: ProtectionKind): Command {
   });
 }
 
-/** "; kept --timezone Europe/Berlin, --fresh-backup (give them to change them)": what a re-schedule kept. */
-function keptText(kept: ScheduleSettings): string {
-  const flags = [
-    kept.cron === undefined ? '' : `--cron "${kept.cron}"`,
-    kept.timezone === undefined ? '' : `--timezone ${kept.timezone}`,
-    kept.freshBackup ? '--fresh-backup' : '',
-  ].filter(Boolean);
-  return flags.length === 0 ? '' : `; kept ${flags.join(', ')} (give ${flags.length === 1 ? 'it' : 'them'} to change ${flags.length === 1 ? 'it' : 'them'})`;
-}
-
-function scheduleCommand(kind: ProtectionKind): Command {
-  const command = new Command('schedule')
-    .description(`run ${kind}s of a runbook on a cron schedule (a Temporal Schedule: durable, never fired twice, a run still going makes the next one skip); run it again to update the schedule: options not given keep their values`)
-    .argument('<runbook>', 'runbook file')
-    .option('--cron <expr>', 'cron expression, like "0 3 * * *" (03:00 every day); needed when the schedule does not exist yet')
-    .option('--timezone <tz>', 'IANA time zone of the cron expression, like Europe/Berlin (default UTC; give UTC to go back to it)')
-    .addOption(json());
-  if (kind === 'drill') command.option('--fresh-backup', 'each drill takes a new backup first').option('--no-fresh-backup', 'each drill restores the newest existing backup (the default)');
-  return command.action(async (file: string, options: { cron?: string; timezone?: string; json?: boolean; freshBackup?: boolean }) => {
-    const runbook = await loadRunbook(file);
-    await withStack(async ({ config, client }) => {
-      const answer = await upsertSchedule(client, {
-        kind, runbook, cron: options.cron, timezone: options.timezone, requestedBy: 'schedule', taskQueue: config.temporal.taskQueue, source: file, freshBackup: options.freshBackup,
-      });
-      print(answer, options.json, ({ scheduleId, created, kept, nextRuns }) =>
-        `${created ? 'created' : 'updated'} schedule ${scheduleId}${keptText(kept)}; next runs: ${nextRuns.map((at) => at.toISOString()).join(', ') || 'none'}`);
-    });
-  });
-}
-
-async function lastResult(store: RunStore, kind: string, runId: string): Promise<string> {
-  const status = (await store.getRun(runId))?.status;
-  if (status === undefined) return 'starting';
-  if (kind === 'drill' && status === 'succeeded') return 'passed';
-  return status;
-}
-
-/** Notes shown per schedule: enough to see why it is in the state it is. */
-const NOTES_SHOWN = 3;
-
-function schedulesCommand(kind: ProtectionKind): Command {
-  return new Command('schedules')
-    .description(`list ${kind} schedules: cron, state, next run, last run and its result, and the latest notes of who paused, unpaused, triggered or deleted them and why`)
-    .addOption(json())
-    .action(async (options: { json?: boolean }) => {
-      await withStack(async ({ client, store, pool }) => {
-        const schedules = await listSchedules(client, kind);
-        const notes = await createPgScheduleNotes(pool).recent(schedules.map((schedule) => schedule.scheduleId), NOTES_SHOWN);
-        for (const schedule of schedules) {
-          schedule.notes = notes.get(schedule.scheduleId) ?? [];
-          if (schedule.lastRun) schedule.lastResult = await lastResult(store, schedule.kind, schedule.lastRun.runId);
-        }
-        print({ schedules }, options.json, (answer) => formatSchedules(answer.schedules, kind));
-      });
-    });
-}
-
-const CONTROL_HELP: Record<ScheduleControl, string> = {
-  pause: 'pause a schedule: no runs until unpaused (a trigger is refused unless given --force)',
-  unpause: 'unpause a schedule',
-  trigger: 'start a run of the schedule now; refused while its last run is still going, and while it is paused unless given --force',
-  delete: 'delete a schedule (runs already started go on)',
-};
-
-const DONE: Record<ScheduleControl, string> = { pause: 'paused', unpause: 'unpaused', trigger: 'triggered', delete: 'deleted' };
-
-function controlText(kind: ProtectionKind, answer: ScheduleControlAnswer, taskQueue: string): string {
-  const done = `${DONE[answer.control]}${answer.forced ? ' paused' : ''} schedule ${answer.scheduleId}${answer.note ? ` (note kept: ${answer.note})` : ''}`;
-  if (answer.control !== 'trigger') return done;
-  if (answer.runId) return `${done}: run ${answer.runId}; follow it with \`golive status ${answer.runId}\``;
-  return `${done}; its run has not started yet (is a worker polling task queue ${taskQueue}?): see \`golive ${kind} schedules\` and \`golive runs\``;
-}
-
-function scheduleControlCommand(kind: ProtectionKind, control: ScheduleControl): Command {
-  const command = new Command(control)
-    .description(CONTROL_HELP[control])
-    .argument('<schedule>', `schedule id as listed (${kind}-NAME), the runbook name, or the runbook file`)
-    .addOption(as())
-    .option('--comment <text>', 'why; kept with who and when in golive\'s audit trail, shown by `schedules`')
-    .addOption(json());
-  if (control === 'trigger') command.option('--force', 'trigger a paused schedule all the same (it stays paused)');
-  return command.action(async (typed: string, options: { as?: string; comment?: string; force?: boolean; json?: boolean }) => {
-    await withStack(async ({ config, client, pool }) => {
-      const actor = { name: actingUser(options.as, config), channel: 'cli' as const };
-      const answer = await controlSchedule(client, createPgScheduleNotes(pool), { kind, schedule: typed, control, actor, comment: options.comment, force: options.force });
-      print(answer, options.json, (done) => controlText(kind, done, config.temporal.taskQueue));
-    });
-  });
-}
-
 /** The runbook's backup store, its `${VAR}` references filled in from the environment. */
 function backupStoreOf(runbook: Runbook, file: string): StoreTarget {
   requireProtection(runbook, 'backup', file);
@@ -182,7 +89,7 @@ function listCommand(): Command {
 
 export function backupCommand(): Command {
   const command = new Command('backup').description('back up a service\'s database and keep its backups by policy');
-  const subs = [runCommand('backup'), listCommand(), scheduleCommand('backup'), schedulesCommand('backup'), ...SCHEDULE_CONTROLS.map((control) => scheduleControlCommand('backup', control))];
+  const subs = [runCommand('backup'), listCommand(), ...scheduleCommands('backup')];
   for (const sub of subs) command.addCommand(sub);
   return command;
 }
@@ -190,7 +97,7 @@ export function backupCommand(): Command {
 /** `golive drill …`; `extra` are further subcommands (history) defined elsewhere. */
 export function drillCommand(extra: Command[] = []): Command {
   const command = new Command('drill').description('restore-verification drills: prove backups restore and measure RPO/RTO');
-  const subs = [runCommand('drill'), scheduleCommand('drill'), schedulesCommand('drill'), ...SCHEDULE_CONTROLS.map((control) => scheduleControlCommand('drill', control)), ...extra];
+  const subs = [runCommand('drill'), ...scheduleCommands('drill'), ...extra];
   for (const sub of subs) command.addCommand(sub);
   return command;
 }

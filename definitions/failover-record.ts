@@ -93,6 +93,7 @@ export function failoverRecord(input: FailoverRunInput, state: RunState): Failov
     requestedBy: state.requestedBy,
     drill: input.drill !== undefined,
     environment: input.drill?.environment,
+    trigger: input.drill?.trigger,
     outcome: state.reason,
     declaredAt: state.startedAt,
     recoveredAt: recovered,

@@ -1,6 +1,7 @@
-import type { DrillRecord } from '../workflows/definitions.ts';
+import type { DrillRecord, FailoverRecord } from '../workflows/definitions.ts';
 import type { BackupEntry } from './backup-manifest.ts';
 import { durationMs, formatAge } from './duration.ts';
+import { failoverDrillPosture, type FailoverDrillPosture } from './failover-posture.ts';
 import type { Runbook } from './schema.ts';
 
 /** How well one service is protected right now, judged from its runbook and golive's records. */
@@ -29,6 +30,8 @@ export interface ServicePosture {
     reason?: string;
   } | null;
   lastPassedDrillAt: string | null;
+  /** The newest failover drill of the service, by T_d, with its RTO against its runbook's objective. */
+  lastFailoverDrill: FailoverDrillPosture | null;
   /** No drill passed within the drill window (spec.drill.window, default 30d). */
   stale: boolean;
   /** Everything wrong, in words a person acts on. */
@@ -41,6 +44,10 @@ export interface PostureInput {
   runbooks: readonly Runbook[];
   lastBackups: readonly BackupEntry[];
   lastDrills: readonly { service: string; latest: DrillRecord; lastPassed?: DrillRecord }[];
+  /** Each service's newest failover drill. */
+  lastFailoverDrills: readonly FailoverRecord[];
+  /** Runbook name → the file it was read from, for the commands problems suggest. */
+  runbookFiles?: ReadonlyMap<string, string>;
   now: Date;
 }
 
@@ -103,6 +110,8 @@ function servicePosture(service: string, input: PostureInput, runbooks: readonly
     const last = lastPassedDrillAt === null ? 'never passed' : `last passed ${formatAge(since(input.now, lastPassedDrillAt))} ago`;
     problems.push(`no drill passed in ${window} (${last})`);
   }
+  const failover = failoverDrillPosture(service, input);
+  problems.push(...failover.problems);
 
   return {
     service,
@@ -112,6 +121,7 @@ function servicePosture(service: string, input: PostureInput, runbooks: readonly
     lastBackup,
     lastDrill,
     lastPassedDrillAt,
+    lastFailoverDrill: failover.lastFailoverDrill,
     stale,
     problems,
     status: atRisk ? 'at-risk' : stale ? 'stale' : 'ok',
@@ -120,7 +130,8 @@ function servicePosture(service: string, input: PostureInput, runbooks: readonly
 
 /**
  * Every protected service: those whose runbooks declare spec.backup or spec.drill, and those
- * seen only in backup or drill records. Sorted by service.
+ * seen only in backup or drill records. Sorted by service. A failover drill is shown with the
+ * service it drilled, and says what went wrong, but does not change the service's status.
  */
 export function computePosture(input: PostureInput): ServicePosture[] {
   const byService = new Map<string, Runbook[]>();

@@ -30,7 +30,14 @@ export interface Site {
   name: string;
   /** `127.0.0.1:PORT`, as an nginx upstream names it. */
   address: string;
+  /** Puts the site in front of the database at `databaseUrl`; until then it answers 503. */
+  serve(databaseUrl: string): void;
   close(): Promise<void>;
+}
+
+/** A site's port is held by another process; the stage waits for it (another demo's stage ends within a minute). */
+export class PortTaken extends Error {
+  override name = 'PortTaken';
 }
 
 /** Listens on `port` of 127.0.0.1, or fails naming the port when something else has it. */
@@ -38,7 +45,7 @@ async function listen(server: Server, name: string, port: number): Promise<void>
   await new Promise<void>((resolve, reject) => {
     const failed = (error: NodeJS.ErrnoException) => {
       reject(error.code === 'EADDRINUSE'
-        ? new Error(`port ${port} of 127.0.0.1 is taken, so ${name} cannot listen there: stop what listens on ${port} (an earlier failover stage?) and start again`)
+        ? new PortTaken(`port ${port} of 127.0.0.1 is taken, so ${name} cannot listen there: stop what listens on ${port} (an earlier failover stage?) and start again`)
         : new Error(`${name} cannot listen on 127.0.0.1:${port}: ${message(error)}`, { cause: error }));
     };
     server.once('error', failed);
@@ -49,12 +56,7 @@ async function listen(server: Server, name: string, port: number): Promise<void>
   });
 }
 
-/**
- * Starts app server `name` on 127.0.0.1:`port` in front of the database at `databaseUrl`.
- * `GET /healthz` answers 200 and the site's name only when that database answers and accepts
- * writes (a primary, not read-only), else 503 saying why; every other path is 404.
- */
-export async function startSite(name: string, port: number, databaseUrl: string): Promise<Site> {
+function databasePool(name: string, databaseUrl: string): pg.Pool {
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max: 4,
@@ -65,7 +67,18 @@ export async function startSite(name: string, port: number, databaseUrl: string)
   });
   // A connection lost while idle (the database died) is dropped from the pool; the next check says so.
   pool.on('error', () => {});
+  return pool;
+}
+
+/**
+ * Starts app server `name` on 127.0.0.1:`port`. Once it serves a database, `GET /healthz`
+ * answers 200 and the site's name only when that database answers and accepts writes (a
+ * primary, not read-only), else 503 saying why; every other path is 404.
+ */
+export async function startSite(name: string, port: number): Promise<Site> {
+  let pool: pg.Pool | undefined;
   const health = async (): Promise<{ status: number; body: string }> => {
+    if (!pool) return { status: 503, body: `${name}: no database yet\n` };
     try {
       const { rows } = await pool.query<{ writable: boolean }>(WRITABLE_SQL);
       return rows[0]?.writable === true ? { status: 200, body: `${name}\n` } : { status: 503, body: `${name}: its database does not accept writes\n` };
@@ -80,19 +93,17 @@ export async function startSite(name: string, port: number, databaseUrl: string)
     }
     void health().then(({ status, body }) => response.writeHead(status, { 'content-type': 'text/plain' }).end(body));
   });
-  try {
-    await listen(server, name, port);
-  } catch (error) {
-    await pool.end();
-    throw error;
-  }
+  await listen(server, name, port);
   return {
     name,
     address: `127.0.0.1:${port}`,
+    serve: (databaseUrl) => {
+      pool = databasePool(name, databaseUrl);
+    },
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await pool.end();
+      await pool?.end();
     },
   };
 }

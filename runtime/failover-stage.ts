@@ -5,9 +5,9 @@ import { join, resolve } from 'node:path';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { ensureDatabase } from '../stack/postgres.ts';
-import { run, freePort, isListening, stopChild, waitFor } from '../stack/process.ts';
+import { run, freePort, stopChild, waitFor } from '../stack/process.ts';
 import { startStreamingPair } from '../stack/replica.ts';
-import { ORDERS_DDL, startOrdersWriter, startSite, type Ack, type OrdersWriter } from './failover-apps.ts';
+import { ORDERS_DDL, PortTaken, startOrdersWriter, startSite, type Ack, type OrdersWriter, type Site } from './failover-apps.ts';
 
 /**
  * The failover stage: a service with a primary and a streaming standby database, an app server
@@ -122,12 +122,29 @@ async function startEdge(nginxBin: string, prefix: string, server: string): Prom
   return { url, stop };
 }
 
-/** Fails before anything starts when a site's port is taken. */
-async function checkPortsFree(ports: { a: number; b: number }): Promise<void> {
-  for (const [site, port] of [['site-a', ports.a], ['site-b', ports.b]] as const) {
-    if (await isListening('127.0.0.1', port)) {
-      throw new Error(`port ${port} of 127.0.0.1 is taken, so ${site} cannot listen there: stop what listens on ${port} (an earlier failover stage?) and start again`);
+/** How long a stage waits for site ports another stage holds (another demo in the same machine). */
+const PORT_WAIT_MS = 180_000;
+
+/**
+ * Listens on both site ports before anything else starts: the listening sockets are the stage's
+ * claim on them. While another stage holds them, waits for it to finish, saying so once.
+ */
+async function claimSites(ports: { a: number; b: number }, log: (message: string) => void): Promise<[Site, Site]> {
+  const deadline = Date.now() + PORT_WAIT_MS;
+  for (let said = false; ; said = true) {
+    try {
+      const siteA = await startSite('site-a', ports.a);
+      try {
+        return [siteA, await startSite('site-b', ports.b)];
+      } catch (error) {
+        await siteA.close();
+        throw error;
+      }
+    } catch (error) {
+      if (!(error instanceof PortTaken) || Date.now() > deadline) throw error;
+      if (!said) log(`${error.message.split(',')[0]}: waiting for the failover stage that holds it to finish`);
     }
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
   }
 }
 
@@ -157,9 +174,9 @@ export async function startFailoverStage(options: FailoverStageOptions): Promise
   const home = resolve(options.home);
   const ports = options.sitePorts ?? SITE_PORTS;
   const log = (message: string) => options.logger?.info(message);
-  await checkPortsFree(ports);
+  const [siteA, siteB] = await claimSites(ports, (message) => (options.logger ?? console).info(message));
   await mkdir(home, { recursive: true });
-  const stops: Array<() => Promise<unknown>> = [];
+  const stops: Array<() => Promise<unknown>> = [siteA.close, siteB.close];
   const stopAll = async () => {
     const failures: string[] = [];
     for (const stop of stops.splice(0).reverse()) await stop().catch((error: unknown) => failures.push(String(error)));
@@ -178,10 +195,8 @@ export async function startFailoverStage(options: FailoverStageOptions): Promise
     stops.push(pair.stop);
     const [primaryUrl, standbyUrl] = [withDatabase(pair.primary.url, 'orders'), withDatabase(pair.standby.url, 'orders')];
     log(`failover stage: primary ${primaryUrl} (data in ${pair.primary.dataDir}), standby ${standbyUrl} (data in ${pair.standby.dataDir})`);
-    const siteA = await startSite('site-a', ports.a, primaryUrl);
-    stops.push(siteA.close);
-    const siteB = await startSite('site-b', ports.b, standbyUrl);
-    stops.push(siteB.close);
+    siteA.serve(primaryUrl);
+    siteB.serve(standbyUrl);
     const nginxPrefix = join(home, 'nginx');
     const edge = await startEdge(options.nginxBin, nginxPrefix, siteA.address);
     stops.push(edge.stop);

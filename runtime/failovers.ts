@@ -29,25 +29,28 @@ export interface StartFailoverOptions {
 }
 
 /**
- * Starts a failover (or, with an environment, a failover drill) and returns its run id. Refuses,
- * before anything starts, a requester who is not an incident commander now, an empty reason, and
- * an environment the runbook does not declare. The worker checks the role again before the first step.
+ * Refuses, before anything starts or is scheduled, a person who is not an incident commander now, by
+ * the same look-up the worker's pre-flight makes again: `what` is what they asked for ("start a failover").
  */
-export async function startFailover(client: Client, roles: RoleDirectory, options: StartFailoverOptions): Promise<string> {
-  const user = options.requestedBy;
+export async function requireIncidentCommander(roles: RoleDirectory, user: string, what: string): Promise<void> {
   const held = await roles.rolesOf(user);
   if (!held.includes(FAILOVER_ROLE)) {
-    throw new ControlForbidden(`${user} cannot start a failover: only an incident commander may (${user} holds ${held.join(', ') || 'no role'}); grant with \`golive roles grant ${user} ${FAILOVER_ROLE}\``);
+    throw new ControlForbidden(`${user} cannot ${what}: only an incident commander may (${user} holds ${held.join(', ') || 'no role'}); grant with \`golive roles grant ${user} ${FAILOVER_ROLE}\``);
   }
+}
+
+/**
+ * What a failover workflow is started with, by a person or by a failover-drill schedule: the runbook with
+ * the drill environment's targets in place of its own. Refuses an empty reason and an environment the
+ * runbook does not declare.
+ */
+export function failoverInput(options: Omit<StartFailoverOptions, 'taskQueue'>): FailoverRunInput {
   const reason = options.reason.trim();
   if (reason === '') throw new UserError('a failover needs a reason: say why, in a few words (the incident); it is kept in the audit trail');
   const runbook = options.environment === undefined ? options.runbook : withEnvironment(options.runbook, options.environment);
-  // Loaded only to start: reading failovers needs no Temporal client.
-  const { newRunId } = await import('./runs.ts');
-  const runId = newRunId(runbook.metadata.name);
-  const input: FailoverRunInput = {
+  return {
     runbook,
-    requestedBy: user,
+    requestedBy: options.requestedBy,
     channel: options.channel,
     source: options.source,
     comment: reason,
@@ -55,6 +58,19 @@ export async function startFailover(client: Client, roles: RoleDirectory, option
     force: options.force,
     drill: options.environment === undefined ? undefined : { environment: options.environment, trigger: options.trigger ?? 'manual' },
   };
+}
+
+/**
+ * Starts a failover (or, with an environment, a failover drill) and returns its run id. Refuses,
+ * before anything starts, a requester who is not an incident commander now, an empty reason, and
+ * an environment the runbook does not declare. The worker checks the role again before the first step.
+ */
+export async function startFailover(client: Client, roles: RoleDirectory, options: StartFailoverOptions): Promise<string> {
+  await requireIncidentCommander(roles, options.requestedBy, 'start a failover');
+  const input = failoverInput(options);
+  // Loaded only to start: reading failovers needs no Temporal client.
+  const { newRunId } = await import('./runs.ts');
+  const runId = newRunId(input.runbook.metadata.name);
   await client.workflow.start(FAILOVER_WORKFLOW, { workflowId: runId, taskQueue: options.taskQueue, args: [input] });
   return runId;
 }

@@ -14,14 +14,18 @@ export interface PostureReport {
   unreadable: string[];
 }
 
-/** The valid runbooks under a folder, and a line for each file that could not be used. */
-export async function loadRunbooks(folder: string): Promise<{ runbooks: Runbook[]; unreadable: string[] }> {
+/** The valid runbooks under a folder, the file each came from (by runbook name), and a line for each file that could not be used. */
+export async function loadRunbooks(folder: string): Promise<{ runbooks: Runbook[]; files: Map<string, string>; unreadable: string[] }> {
   const found = await findDefinitionFiles([folder]);
   const unreadable = found.problems.filter((problem) => problem.severity === 'error').map(formatProblem);
   const runbooks: Runbook[] = [];
+  const files = new Map<string, string>();
   for (const file of found.files) {
     const result = await loadDefinition(file);
-    if (result.ok && result.kind === 'Runbook') runbooks.push(result.definition);
+    if (result.ok && result.kind === 'Runbook') {
+      runbooks.push(result.definition);
+      files.set(result.definition.metadata.name, file);
+    }
     if (!result.ok) {
       const errors = result.problems.filter((problem) => problem.severity === 'error');
       const first = errors[0];
@@ -29,15 +33,18 @@ export async function loadRunbooks(folder: string): Promise<{ runbooks: Runbook[
       if (first) unreadable.push(`${formatProblem(first)}${more}`);
     }
   }
-  return { runbooks, unreadable };
+  return { runbooks, files, unreadable };
 }
 
-/** Posture of every protected service: the runbooks in `runbooksDir` judged against golive's records. */
+/** Posture of every protected service: the runbooks in `runbooksDir` judged against golive's records of backups, drills and failover drills. */
 export async function readPosture(store: ProtectionStore, runbooksDir: string, now = new Date()): Promise<PostureReport> {
   const folder = await stat(runbooksDir).then((found) => found.isDirectory(), () => false);
   if (!folder) throw new UserError(`runbooks folder ${runbooksDir}: no such folder; name the folder with your runbooks (--dir, or GOLIVE_RUNBOOKS_DIR)`);
-  const [{ runbooks, unreadable }, lastBackups, lastDrills] = await Promise.all([loadRunbooks(runbooksDir), store.lastBackups(), store.lastDrills()]);
-  return { at: now.toISOString(), runbooksDir, services: computePosture({ runbooks, lastBackups, lastDrills, now }), unreadable };
+  const [{ runbooks, files, unreadable }, lastBackups, lastDrills, lastFailoverDrills] = await Promise.all([
+    loadRunbooks(runbooksDir), store.lastBackups(), store.lastDrills(), store.lastFailoverDrills(),
+  ]);
+  const services = computePosture({ runbooks, runbookFiles: files, lastBackups, lastDrills, lastFailoverDrills, now });
+  return { at: now.toISOString(), runbooksDir, services, unreadable };
 }
 
 /** Recorded drills, newest first; a service no drill was ever recorded for is named as a mistake, not shown as an empty list. */

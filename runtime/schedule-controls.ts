@@ -1,18 +1,20 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowNotFoundError, type Client, type ScheduleDescription } from '@temporalio/client';
+import type { RoleDirectory } from '../definitions/roles.ts';
 import type { Actor } from '../store/identity.ts';
 import type { ScheduleNotes } from '../store/schedule-notes.ts';
 import { ControlConflict, NotFoundError } from './errors.ts';
-import type { ProtectionKind } from './protection.ts';
-import { findSchedule, scheduledRuns, type FoundSchedule } from './schedules.ts';
+import { requireIncidentCommander } from './failovers.ts';
+import { scheduleCommand, type ScheduleControl, type ScheduleKind } from './schedule-kinds.ts';
+import { scheduledRuns } from './schedule-views.ts';
+import { findSchedule, type FoundSchedule } from './schedules.ts';
 
-/** Pausing, unpausing, triggering and deleting backup and drill schedules, each kept with its note in golive's audit trail. */
+/** Pausing, unpausing, triggering and deleting golive's schedules, each kept with its note in golive's audit trail. */
 
-export type ScheduleControl = 'pause' | 'unpause' | 'trigger' | 'delete';
-export const SCHEDULE_CONTROLS: readonly ScheduleControl[] = ['pause', 'unpause', 'trigger', 'delete'];
+export { SCHEDULE_CONTROLS, type ScheduleControl } from './schedule-kinds.ts';
 
 export interface ScheduleControlRequest {
-  kind: ProtectionKind;
+  kind: ScheduleKind;
   /** A schedule id as listed, a runbook name or a runbook file. */
   schedule: string;
   control: ScheduleControl;
@@ -21,6 +23,8 @@ export interface ScheduleControlRequest {
   comment?: string;
   /** Trigger a paused schedule anyway. */
   force?: boolean;
+  /** Who holds which role: a failover-drill schedule is changed only by an incident commander. */
+  roles?: RoleDirectory;
 }
 
 export interface ScheduleControlAnswer {
@@ -56,7 +60,7 @@ function refuseTrigger({ scheduleId: id, kind, description }: FoundSchedule, for
   }
   if (description.state.paused && !force) {
     const note = description.state.note ? ` (${description.state.note})` : '';
-    throw new ControlConflict(`cannot trigger ${id}: it is paused${note} and starts no runs until unpaused; nothing changed. Unpause it with \`golive ${kind} unpause ${id}\`, or start one run anyway with \`golive ${kind} trigger ${id} --force\``);
+    throw new ControlConflict(`cannot trigger ${id}: it is paused${note} and starts no runs until unpaused; nothing changed. Unpause it with \`${scheduleCommand(kind, 'unpause')} ${id}\`, or start one run anyway with \`${scheduleCommand(kind, 'trigger')} ${id} --force\``);
   }
 }
 
@@ -67,6 +71,7 @@ function refuseTrigger({ scheduleId: id, kind, description }: FoundSchedule, for
 export async function controlSchedule(client: Client, notes: ScheduleNotes, request: ScheduleControlRequest): Promise<ScheduleControlAnswer> {
   const { control, actor, comment } = request;
   const found = await findSchedule(client, request.kind, request.schedule, control);
+  if (found.kind === 'failover-drill') await mayChangeFailoverDrill(request, found.scheduleId);
   if (control === 'trigger') refuseTrigger(found, request.force === true);
   const forced = control === 'trigger' && found.description.state.paused ? true : undefined;
   const earlier = new Set(runIds(found.description));
@@ -74,6 +79,12 @@ export async function controlSchedule(client: Client, notes: ScheduleNotes, requ
   await notes.record({ scheduleId: found.scheduleId, control, note: comment, forced }, actor, () => applyControl(client, found.scheduleId, control, temporalNote));
   const runId = control === 'trigger' ? await triggeredRun(client, found.scheduleId, earlier) : undefined;
   return { scheduleId: found.scheduleId, control, actor: actor.name, note: comment, forced, runId };
+}
+
+/** A failover-drill schedule starts failovers as the incident commander who made it: only an incident commander changes it. */
+async function mayChangeFailoverDrill({ roles, actor, control }: ScheduleControlRequest, id: string): Promise<void> {
+  if (!roles) throw new Error(`cannot check who may ${control} ${id}: no role directory was given`);
+  await requireIncidentCommander(roles, actor.name, `${control} failover drill schedule ${id}`);
 }
 
 const runIds = (description: ScheduleDescription) => {

@@ -1,49 +1,37 @@
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import {
-  ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy,
-  type Client, type ScheduleDescription, type ScheduleOptions,
-} from '@temporalio/client';
-import { loadDefinition, loadRunbook } from '../definitions/load.ts';
-import type { ScheduleNote } from '../store/schedule-notes.ts';
-import { SCHEDULED_RUN_WORKFLOW, scheduledRunId, type ScheduledRunInput } from '../workflows/definitions.ts';
+import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleDescription, type ScheduleOptions } from '@temporalio/client';
+import { loadRunbook } from '../definitions/load.ts';
+import type { RoleDirectory } from '../definitions/roles.ts';
+import type { Runbook } from '../definitions/schema.ts';
+import { FAILOVER_WORKFLOW, SCHEDULED_RUN_WORKFLOW, type ScheduledRunInput } from '../workflows/definitions.ts';
 import { NotFoundError, UserError } from './errors.ts';
-import { requireProtection, runInput, WORKFLOW_TYPE, type ProtectionKind, type ProtectionStart } from './protection.ts';
+import { failoverInput, requireIncidentCommander } from './failovers.ts';
+import { requireProtection, runInput, WORKFLOW_TYPE, type ProtectionKind } from './protection.ts';
+import { firstSchedule, KIND_NOUN, scheduleCommand, type ScheduleControl, type ScheduleKind } from './schedule-kinds.ts';
+import { describeSchedule, kindOf, pinnedEnvironment, pinnedRun } from './schedule-views.ts';
 
-/** Backup and drill schedules: one Temporal Schedule per runbook and kind, found, created, updated and listed. */
+/**
+ * golive's schedules: one Temporal Schedule per runbook and kind (backups, restore drills, failover
+ * drills), found, created and updated; runtime/schedule-views.ts lists them.
+ */
 
-/** `drill-orders-backup-restore`: one schedule per runbook and kind. */
-export function scheduleId(kind: ProtectionKind, runbookName: string): string {
+/** `drill-orders-backup-restore`, `failover-drill-orders-warm-standby`: one schedule per runbook and kind. */
+export function scheduleId(kind: ScheduleKind, runbookName: string): string {
   return `${kind}-${runbookName}`;
 }
 
 /** A golive schedule, and what Temporal says of it now. */
 export interface FoundSchedule {
   scheduleId: string;
-  kind: ProtectionKind;
+  kind: ScheduleKind;
   description: ScheduleDescription;
-}
-
-async function describeSchedule(client: Client, id: string): Promise<ScheduleDescription | undefined> {
-  try {
-    return await client.schedule.getHandle(id).describe();
-  } catch (error) {
-    if (error instanceof ScheduleNotFoundError) return undefined;
-    throw error;
-  }
-}
-
-/** The kind golive wrote into the schedule's memo; undefined for a schedule golive did not create. */
-function kindOf(memo: Record<string, unknown> | undefined): ProtectionKind | undefined {
-  const kind = memo?.kind;
-  return kind === 'backup' || kind === 'drill' ? kind : undefined;
 }
 
 /** Schedule ids and runbook names are lower-case letters, digits and dashes: anything else names a runbook file. */
 const isFile = (typed: string) => /[^a-z0-9-]/.test(typed);
 
 /** The schedules `typed` may mean: the schedule of a runbook file, an id as listed, or a runbook name. */
-async function candidates(kind: ProtectionKind, typed: string): Promise<{ ids: string[]; shown: string }> {
+async function candidates(kind: ScheduleKind, typed: string): Promise<{ ids: string[]; shown: string }> {
   if (!isFile(typed)) return { ids: [...new Set([typed, scheduleId(kind, typed)])], shown: typed };
   const id = scheduleId(kind, (await loadRunbook(typed)).metadata.name);
   return { ids: [id], shown: `${id} (the ${kind} schedule of ${typed})` };
@@ -51,9 +39,9 @@ async function candidates(kind: ProtectionKind, typed: string): Promise<{ ids: s
 
 /**
  * The schedule of `kind` that `typed` means (a schedule id, a runbook name or a runbook file). A schedule
- * of the other kind is refused naming the command that controls it; none is NotFoundError listing those there are.
+ * of another kind is refused naming the command that controls it; none is NotFoundError listing those there are.
  */
-export async function findSchedule(client: Client, kind: ProtectionKind, typed: string, command: string): Promise<FoundSchedule> {
+export async function findSchedule(client: Client, kind: ScheduleKind, typed: string, control: ScheduleControl): Promise<FoundSchedule> {
   const { ids, shown } = await candidates(kind, typed);
   const found = (await Promise.all(ids.map(async (id) => ({ id, description: await describeSchedule(client, id) })))).flatMap(({ id, description }) => {
     const foundKind = kindOf(description?.memo);
@@ -63,7 +51,7 @@ export async function findSchedule(client: Client, kind: ProtectionKind, typed: 
   if (wanted) return wanted;
   const other = found[0];
   if (other) {
-    throw new UserError(`${other.scheduleId} is a ${other.kind} schedule and \`golive ${kind} ${command}\` acts only on ${kind} schedules; nothing changed. Use \`golive ${other.kind} ${command} ${other.scheduleId}\``);
+    throw new UserError(`${other.scheduleId} is a ${other.kind} schedule and \`${scheduleCommand(kind, control)}\` acts only on ${kind} schedules; nothing changed. Use \`${scheduleCommand(other.kind, control)} ${other.scheduleId}\``);
   }
   throw new NotFoundError(`no ${kind} schedule ${shown}; ${await existingSchedules(client, kind)}`);
 }
@@ -71,23 +59,38 @@ export async function findSchedule(client: Client, kind: ProtectionKind, typed: 
 const LISTED_IN_MESSAGES = 10;
 
 /** "the drill schedules are drill-a, drill-b", for a message about one that is not there. */
-async function existingSchedules(client: Client, kind: ProtectionKind): Promise<string> {
+async function existingSchedules(client: Client, kind: ScheduleKind): Promise<string> {
   const ids: string[] = [];
   for await (const summary of client.schedule.list()) if (kindOf(summary.memo) === kind) ids.push(summary.scheduleId);
-  if (ids.length === 0) return `there are no ${kind} schedules yet: create one with \`golive ${kind} schedule RUNBOOK --cron "0 3 * * *"\``;
+  if (ids.length === 0) return `there are no ${kind} schedules yet: create one with \`${firstSchedule(kind)}\``;
   const shown = ids.sort().slice(0, LISTED_IN_MESSAGES).join(', ');
   const more = ids.length > LISTED_IN_MESSAGES ? ` and ${ids.length - LISTED_IN_MESSAGES} more` : '';
-  return `the ${kind} schedules are ${shown}${more} (\`golive ${kind} schedules\` lists them)`;
+  return `the ${kind} schedules are ${shown}${more} (\`${scheduleCommand(kind, 'schedules')}\` lists them)`;
 }
 
 /** What `schedule` sets. Each one not given again is kept from the schedule as it was. */
 export interface ScheduleSettings {
   cron?: string;
   timezone?: string;
+  /** A restore drill takes a new backup first. */
   freshBackup?: boolean;
+  /** A failover drill's drill environment: given every time, a schedule never fails production over. */
+  environment?: string;
+  /** A failover drill's reason, when not the default one. */
+  reason?: string;
 }
 
-export interface ScheduleRequest extends ProtectionStart, ScheduleSettings {}
+interface ScheduleTarget {
+  runbook: Runbook;
+  /** A failover drill's incident commander, who creates or changes the schedule and whose role every run checks again. */
+  requestedBy: string;
+  taskQueue: string;
+  /** The runbook file, kept as an absolute path to check for drift. */
+  source: string;
+}
+
+/** A backup or restore-drill schedule, or a failover-drill schedule, which needs the role directory to check its requester. */
+export type ScheduleRequest = ScheduleSettings & ScheduleTarget & ({ kind: ProtectionKind } | { kind: 'failover-drill'; roles: RoleDirectory });
 
 export interface ScheduleAnswer {
   scheduleId: string;
@@ -97,36 +100,36 @@ export interface ScheduleAnswer {
   nextRuns: Date[];
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
-
-/** The run input a schedule pins: its action's argument (inside the ScheduledRunInput of schedules made since it exists). */
-function pinnedRun(args: readonly unknown[] | undefined): Record<string, unknown> | undefined {
-  const first = args?.[0];
-  if (!isRecord(first)) return undefined;
-  return isRecord(first.run) ? first.run : first;
-}
+/** The reason of a scheduled failover drill that was given none. */
+export const scheduledDrillReason = (environment: string) => `scheduled failover drill (environment ${environment})`;
 
 function settingsOf(description: ScheduleDescription): ScheduleSettings {
   const crons = (description.spec.calendars ?? []).map((calendar) => calendar.comment);
+  const run = pinnedRun(description.action.args);
+  const environment = pinnedEnvironment(run);
+  const reason = typeof run?.reason === 'string' && environment !== undefined && run.reason !== scheduledDrillReason(environment) ? run.reason : undefined;
   return {
     cron: crons.length === 1 ? crons[0] : undefined,
     timezone: description.spec.timezone,
-    freshBackup: pinnedRun(description.action.args)?.freshBackup === true || undefined,
+    freshBackup: run?.freshBackup === true || undefined,
+    environment,
+    reason,
   };
 }
 
+const SETTINGS = ['cron', 'timezone', 'freshBackup', 'environment', 'reason'] as const;
+
 /** Given settings replace the previous ones; the rest are kept, and said so when they were set. */
 function settle(given: ScheduleSettings, previous: ScheduleSettings): { settings: ScheduleSettings; kept: ScheduleSettings } {
-  const settings: ScheduleSettings = { cron: given.cron, timezone: given.timezone, freshBackup: given.freshBackup };
+  const settings: ScheduleSettings = {};
   const kept: ScheduleSettings = {};
   const keep = <K extends keyof ScheduleSettings>(key: K) => {
+    settings[key] = given[key];
     if (given[key] !== undefined || previous[key] === undefined) return;
     settings[key] = previous[key];
     kept[key] = previous[key];
   };
-  keep('cron');
-  keep('timezone');
-  keep('freshBackup');
+  SETTINGS.forEach(keep);
   return { settings, kept };
 }
 
@@ -137,13 +140,36 @@ function checkCron(cron: string): void {
   }
 }
 
+/** A failover drill's environment: required, so that no schedule ever fails production over. */
+function drillEnvironment(request: ScheduleRequest): string {
+  if (request.environment !== undefined) return request.environment;
+  const { name } = request.runbook.metadata;
+  const known = Object.keys(request.runbook.spec.environments);
+  const choose = known.length > 0 ? `one of ${name}'s drill environments: ${known.join(', ')}` : `a drill environment, which ${name} does not declare yet (add one under spec.environments)`;
+  throw new UserError(`cannot schedule failover drills of ${name} without --environment: a scheduled failover of production makes no sense, so a schedule only drills against ${choose}; nothing changed`);
+}
+
+/** Refuses what a schedule of this kind may not start: a runbook that cannot back up or drill, a failover drill without environment or incident commander. */
+async function authorize(request: ScheduleRequest): Promise<void> {
+  if (request.kind !== 'failover-drill') return requireProtection(request.runbook, request.kind, request.source);
+  drillEnvironment(request);
+  await requireIncidentCommander(request.roles, request.requestedBy, `schedule failover drills of ${request.runbook.metadata.name}`);
+}
+
+/** What the schedule's action starts, pinned: the runbook (with a failover drill's environment applied) and who asked. */
+function scheduledRun(request: ScheduleRequest, id: string): ScheduledRunInput {
+  // The runbook is pinned here; its file is kept as an absolute path to check for drift.
+  const source = resolve(request.source);
+  if (request.kind !== 'failover-drill') {
+    return { workflowType: WORKFLOW_TYPE[request.kind], run: runInput({ ...request, kind: request.kind, requestedBy: `schedule:${id}`, source }, 'schedule') };
+  }
+  const environment = drillEnvironment(request);
+  const reason = request.reason ?? scheduledDrillReason(environment);
+  return { workflowType: FAILOVER_WORKFLOW, run: failoverInput({ ...request, channel: 'schedule', source, environment, reason, trigger: 'schedule' }) };
+}
+
 function scheduleOptions(request: ScheduleRequest & { cron: string }): ScheduleOptions {
   const id = scheduleId(request.kind, request.runbook.metadata.name);
-  const run: ScheduledRunInput = {
-    workflowType: WORKFLOW_TYPE[request.kind],
-    // The runbook is pinned here; its file is kept as an absolute path to check for drift.
-    run: runInput({ ...request, requestedBy: `schedule:${id}`, source: resolve(request.source) }, 'schedule'),
-  };
   return {
     scheduleId: id,
     // The comment comes back on describe, so `drill schedules` can show the expression as written.
@@ -154,7 +180,7 @@ function scheduleOptions(request: ScheduleRequest & { cron: string }): ScheduleO
       workflowType: SCHEDULED_RUN_WORKFLOW,
       workflowId: `${request.runbook.metadata.name}-${request.kind}`,
       taskQueue: request.taskQueue,
-      args: [run],
+      args: [scheduledRun(request, id)],
     },
     // A run still going when the next is due: the next one is skipped, never run twice.
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '10 minutes' },
@@ -165,12 +191,12 @@ function scheduleOptions(request: ScheduleRequest & { cron: string }): ScheduleO
 
 /** Creates the schedule, or updates it in place (same id) keeping the settings not given again. */
 export async function upsertSchedule(client: Client, request: ScheduleRequest): Promise<ScheduleAnswer> {
-  requireProtection(request.runbook, request.kind, request.source);
+  await authorize(request);
   const id = scheduleId(request.kind, request.runbook.metadata.name);
   const existing = await describeSchedule(client, id);
   const { settings, kept } = settle(request, existing ? settingsOf(existing) : {});
   const { cron } = settings;
-  if (cron === undefined) throw new UserError(`cannot schedule ${request.kind}s of ${request.runbook.metadata.name}: there is no schedule ${id} yet, so give --cron, like --cron "0 3 * * *" (03:00 every day)`);
+  if (cron === undefined) throw new UserError(`cannot schedule ${KIND_NOUN[request.kind]} of ${request.runbook.metadata.name}: there is no schedule ${id} yet, so give --cron, like --cron "0 3 * * *" (03:00 every day)`);
   checkCron(cron);
   const settled = { ...request, ...settings, cron };
   const options = scheduleOptions(settled);
@@ -198,83 +224,7 @@ function refusedArgument(error: unknown): boolean {
 function invalidSchedule(error: unknown, request: ScheduleRequest & { cron: string }): Error {
   const message = error instanceof Error ? error.message : String(error);
   if (refusedArgument(error)) {
-    return new UserError(`cannot schedule ${request.kind}s of ${request.runbook.metadata.name}: Temporal refused --cron "${request.cron}"${request.timezone ? ` --timezone ${request.timezone}` : ''}: ${message}`);
+    return new UserError(`cannot schedule ${KIND_NOUN[request.kind]} of ${request.runbook.metadata.name}: Temporal refused --cron "${request.cron}"${request.timezone ? ` --timezone ${request.timezone}` : ''}: ${message}`);
   }
   return error instanceof Error ? error : new Error(message);
-}
-
-/** golive's run ids of the runs a schedule started: the recent ones, oldest first, and those still going. */
-export function scheduledRuns(description: ScheduleDescription): { recent: Array<{ runId: string; at: string }>; running: string[] } {
-  const launched = description.action.workflowType === SCHEDULED_RUN_WORKFLOW;
-  // Schedules made before SCHEDULED_RUN_WORKFLOW existed started the run itself, under Temporal's id.
-  const runIdOf = ({ workflowId, firstExecutionRunId }: { workflowId: string; firstExecutionRunId: string }) =>
-    (launched ? scheduledRunId(workflowId, firstExecutionRunId) : workflowId);
-  return {
-    recent: description.info.recentActions.flatMap((taken) => ('workflow' in taken.action ? [{ runId: runIdOf(taken.action.workflow), at: taken.takenAt.toISOString() }] : [])),
-    running: description.info.runningActions.flatMap((action) => ('workflow' in action ? [runIdOf(action.workflow)] : [])),
-  };
-}
-
-export interface ScheduleView {
-  scheduleId: string;
-  kind: ProtectionKind;
-  runbook: string;
-  service: string;
-  cron: string;
-  timezone?: string;
-  paused: boolean;
-  /** Temporal's note: the last pause or unpause, who and why. */
-  note?: string;
-  nextRun?: string;
-  lastRun?: { runId: string; at: string };
-  /** Whether the runbook file still says what the schedule pinned. */
-  definition: DefinitionDrift;
-  /** passed / failed / running / … of the last run, filled in by the caller from its records. */
-  lastResult?: string;
-  running: string[];
-  /** The newest controls and their notes, newest first, filled in by the caller from golive's records. */
-  notes?: ScheduleNote[];
-}
-
-/** The backup or drill schedules golive created (both kinds when `kind` is not given), with next run and the last run started. */
-export async function listSchedules(client: Client, kind?: ProtectionKind): Promise<ScheduleView[]> {
-  const views: ScheduleView[] = [];
-  for await (const summary of client.schedule.list()) {
-    const summaryKind = kindOf(summary.memo);
-    if (!summaryKind || (kind && summaryKind !== kind)) continue;
-    const described = await describeSchedule(client, summary.scheduleId);
-    if (described) views.push(await scheduleView(summaryKind, described));
-  }
-  return views.sort((left, right) => left.scheduleId.localeCompare(right.scheduleId));
-}
-
-async function scheduleView(kind: ProtectionKind, described: ScheduleDescription): Promise<ScheduleView> {
-  const { recent, running } = scheduledRuns(described);
-  return {
-    scheduleId: described.scheduleId,
-    kind,
-    runbook: String(described.memo?.runbook ?? ''),
-    service: String(described.memo?.service ?? ''),
-    cron: (described.spec.calendars ?? []).map((calendar) => calendar.comment ?? '(calendar)').join(' | '),
-    timezone: described.spec.timezone,
-    paused: described.state.paused,
-    note: described.state.note,
-    nextRun: described.info.nextActionTimes[0]?.toISOString(),
-    lastRun: recent.at(-1),
-    running,
-    definition: await definitionDrift(pinnedRun(described.action.args)),
-  };
-}
-
-export type DefinitionDrift = 'as scheduled' | 'changed since scheduled' | 'file missing' | 'file invalid';
-
-/**
- * A schedule runs the runbook as it was when scheduled. When its file has changed since, drills
- * judge by old objectives and stores while posture reads the new file: say so.
- */
-async function definitionDrift(pinned: Record<string, unknown> | undefined): Promise<DefinitionDrift> {
-  if (typeof pinned?.source !== 'string' || !('runbook' in pinned) || !existsSync(pinned.source)) return 'file missing';
-  const current = await loadDefinition(pinned.source);
-  if (!current.ok || current.kind !== 'Runbook') return 'file invalid';
-  return JSON.stringify(current.definition) === JSON.stringify(pinned.runbook) ? 'as scheduled' : 'changed since scheduled';
 }

@@ -76,10 +76,10 @@ function bootstrap(purpose) {
     motoServer: findInVenv(root, PYPI_TOOLS.motoServer),
     dockerCompose: findSystemTool(SYSTEM_TOOLS.dockerCompose),
   };
-  const testTool = (name, path, version, how, problem) => {
+  const testTool = (name, path, version, how, problem, neededToRun = false) => {
     if (path) return { name, version, path, how };
-    if (forTest) problems.push(problem);
-    return forTest ? missingRow(name) : { ...missingRow(name), how: TEST_HINT };
+    if (forTest || neededToRun) problems.push(problem);
+    return forTest || neededToRun ? missingRow(name) : { ...missingRow(name), how: TEST_HINT };
   };
   for (const key of ['temporalTestServer', 'motoServer']) {
     const tool = PYPI_TOOLS[key];
@@ -90,19 +90,17 @@ function bootstrap(purpose) {
     const tool = SYSTEM_TOOLS[key];
     const path = toolchain[key];
     const how = apt.installed(tool.apt) ? `installed (apt ${tool.apt})` : 'found';
-    rows.push(testTool(key, path, path ? cache.versionOf(tool.bin, path) : '-', how, `${tool.bin}: ${apt.error ?? `install the \`${tool.apt}\` package`}`));
+    rows.push(testTool(key, path, path ? cache.versionOf(tool.bin, path) : '-', how, `${tool.bin}: ${apt.error ?? `install the \`${tool.apt}\` package`}`, tool.run === true));
   }
   cache.save();
   return { rows, problems, toolchain };
 }
 
-/** One apt-get run for every missing Debian package: Postgres, the test tools (tests only), Python's venv. */
+/** One apt-get run for every missing Debian package: Postgres, nginx, the test tools (tests only), Python's venv. */
 function installSystemPackages(forTest, pgVersionOf) {
   const packages = [];
   if (!findPostgres(pgVersionOf)) packages.push('postgresql');
-  if (forTest) {
-    for (const tool of Object.values(SYSTEM_TOOLS)) if (!findSystemTool(tool)) packages.push(tool.apt);
-  }
+  for (const tool of Object.values(SYSTEM_TOOLS)) if ((forTest || tool.run) && !findSystemTool(tool)) packages.push(tool.apt);
   if (pythonToolsToInstall(forTest).length > 0) packages.push(...venvAptNeeds(root));
   const error = packages.length > 0 ? aptInstall(packages) : null;
   return { error, installed: (name) => error === null && packages.includes(name) };

@@ -80,6 +80,7 @@ export const FailoverRecordShape = z.looseObject({
   requestedBy: z.string(),
   drill: z.boolean().describe('a drill against a drill environment, not a real failover'),
   environment: z.string().optional(),
+  trigger: z.enum(['manual', 'schedule']).optional().describe('how a drill was started: by a person, or by its failover-drill schedule'),
   declaredAt: z.string().describe("T_d: the failover's start, on the worker's clock"),
   recoveredAt: z.string().optional(),
   objectives: z.looseObject({ rpo: z.string(), rto: z.string() }),
@@ -91,10 +92,26 @@ export const FailoverRecordShape = z.looseObject({
 
 export const FailoverListShape = z.object({ failovers: z.array(FailoverRecordShape) });
 
+export const FailoverDrillPostureShape = z.looseObject({
+  runId: z.string(),
+  at: z.string().describe("T_d: when the drill was declared"),
+  status: z.string().describe('running, waiting-approval, paused, rolling-back, succeeded, failed or aborted'),
+  environment: z.string().describe('the drill environment (spec.environments) it ran against'),
+  rtoMs: z.number().optional().describe('measured RTO; absent when not measured'),
+  objectiveRtoMs: z.number().describe("the RTO objective of the runbook it drilled"),
+  verdict: z.enum(['met', 'missed', 'not-measured']),
+  exposureSeconds: z.number().optional().describe('the data at risk before promotion, in seconds'),
+});
+
 export const PostureShape = z.looseObject({
   at: z.string(),
   runbooksDir: z.string(),
-  services: z.array(z.looseObject({ service: z.string(), status: z.string().describe('ok, at-risk or stale'), problems: z.array(z.string()) })),
+  services: z.array(z.looseObject({
+    service: z.string(),
+    status: z.string().describe('ok, at-risk or stale'),
+    problems: z.array(z.string()),
+    lastFailoverDrill: FailoverDrillPostureShape.nullable().describe("the service's newest failover drill, by T_d; null when there was none"),
+  })),
   unreadable: z.array(z.string()),
 });
 

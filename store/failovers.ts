@@ -63,6 +63,16 @@ export async function listFailovers(pool: pg.Pool, filter: FailoverFilter): Prom
   return rows.map((row) => row.record);
 }
 
+/** Each service's newest failover drill, by when it was declared, in service order: what posture shows. */
+export async function lastFailoverDrills(pool: pg.Pool): Promise<FailoverRecord[]> {
+  const { rows } = await guarded('read the newest failover drills', () =>
+    pool.query<{ record: FailoverRecord }>(
+      'SELECT DISTINCT ON (service) record FROM failovers WHERE drill ORDER BY service, declared_at DESC, run_id DESC',
+    ),
+  );
+  return rows.map((row) => row.record);
+}
+
 /** Every service golive has a failover (or failover drill) of, in name order. */
 export async function failoverServices(pool: pg.Pool): Promise<string[]> {
   const { rows } = await guarded('list the services with failovers', () =>

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { BackupEntry, BackupManifest } from '../definitions/backup-manifest.ts';
-import type { DrillRecord } from '../workflows/definitions.ts';
+import type { DrillRecord, FailoverRecord } from '../workflows/definitions.ts';
+import { lastFailoverDrills } from './failovers.ts';
 
 /** Where a drill's result was announced. */
 export interface DrillNotice {
@@ -41,6 +42,8 @@ export interface ProtectionStore extends BackupCatalog {
   /** Each service's newest backup that has not been pruned. */
   lastBackups(): Promise<BackupEntry[]>;
   lastDrills(): Promise<ServiceDrills[]>;
+  /** Each service's newest failover drill (golive's failovers table), for posture. */
+  lastFailoverDrills(): Promise<FailoverRecord[]>;
 }
 
 const NO_TABLES = '42P01';
@@ -158,5 +161,7 @@ export function createPgProtectionStore(pool: pg.Pool): ProtectionStore {
       );
       return rows.map((row) => ({ service: row.service, latest: row.latest, lastPassed: row.last_passed ?? undefined }));
     },
+
+    lastFailoverDrills: () => lastFailoverDrills(pool),
   };
 }

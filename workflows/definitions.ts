@@ -5,6 +5,9 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { Role } from '../definitions/roles.ts';
 import type { Runbook } from '../definitions/schema.ts';
+import type { FAILOVER_WORKFLOW, FailoverRecord, FailoverRunInput } from './failover-definitions.ts';
+
+export * from './failover-definitions.ts';
 
 export const RUNBOOK_WORKFLOW = 'runbookWorkflow';
 
@@ -219,14 +222,13 @@ export interface DrillRunInput extends ProtectionRunInput {
 }
 
 /**
- * What a backup or drill schedule starts: a small workflow that starts the backup or drill itself under
+ * What a backup, drill or failover drill schedule starts: a small workflow that starts the run itself under
  * a run id of golive's own form, and waits for it (workflows/scheduled-run.ts).
  */
 export const SCHEDULED_RUN_WORKFLOW = 'scheduledRunWorkflow';
-export interface ScheduledRunInput {
-  workflowType: typeof BACKUP_WORKFLOW | typeof DRILL_WORKFLOW;
-  run: DrillRunInput;
-}
+export type ScheduledRunInput =
+  | { workflowType: typeof BACKUP_WORKFLOW | typeof DRILL_WORKFLOW; run: DrillRunInput }
+  | { workflowType: typeof FAILOVER_WORKFLOW; run: FailoverRunInput };
 
 /**
  * The run id of a scheduled backup or drill, in the form of every other run id and without colons:
@@ -282,63 +284,4 @@ export interface DrillRecord {
     notes?: string[];
   };
   steps: Array<{ id: string; status: StepStatus; durationMs?: number; error?: string }>;
-}
-
-export const FAILOVER_WORKFLOW = 'failoverWorkflow';
-
-/** A failover of a service to its standby, or a drill of one against a drill environment. */
-export interface FailoverRunInput extends RunbookRunInput {
-  /** Why the incident commander fails over: the incident, in their words. */
-  reason: string;
-  /** A drill runs the same runbook with its targets replaced by this environment's (already applied to `runbook`). */
-  drill?: { environment: string; trigger: 'manual' | 'schedule' };
-}
-
-/** Whether the old primary can still take writes after the fence step: never assumed, always reported. */
-export type FenceState = 'fenced' | 'not-primary' | 'unreachable' | 'not-run';
-
-/** The data a failover puts at risk, as one replication-lag step measured it. */
-export interface Exposure {
-  bytes: number | null;
-  seconds: number | null;
-  /** `primary`: LSNs of both sides; `standby`: the standby alone (primary unreachable), an upper bound. */
-  source: 'primary' | 'standby';
-  stepId?: string;
-  at?: string;
-}
-
-/** One failover (or failover drill), as stored in golive's Postgres and served at /api/failovers. */
-export interface FailoverRecord {
-  runId: string;
-  runbook: string;
-  service: string;
-  strategy: string;
-  status: RunStatus;
-  /** Why the failover was started (the incident). */
-  reason: string;
-  requestedBy: string;
-  drill: boolean;
-  environment?: string;
-  /** Why the run did not succeed, or what it left for a person after promotion. */
-  outcome?: string;
-  /** T_d: the failover's start, on the worker's clock. */
-  declaredAt: string;
-  /** The first passing health check through the switched path (the step `spec.rtoStopsAt` names). */
-  recoveredAt?: string;
-  finishedAt?: string;
-  objectives: { rpo: string; rto: string; rpoMs: number; rtoMs: number };
-  measured: {
-    /** recoveredAt − declaredAt, without the time the run was paused by a control. */
-    rtoMs?: number;
-    pausedMs?: number;
-    /** The last measurement before promotion (the re-check after the gate), else the pre-flight's. */
-    exposure?: Exposure;
-    checks: Exposure[];
-  };
-  verdict: { rto: 'met' | 'missed' | 'not-measured'; rpo: 'met' | 'missed' | 'not-measured' };
-  /** Set when the requester overrode an exposure above the RPO objective. */
-  forced?: { reason: string; by: string };
-  fenced: FenceState;
-  promoted?: { target: string; timeline?: number; at?: string };
-  steps: Array<{ id: string; status: StepStatus; startedAt?: string; finishedAt?: string; actor?: string; error?: string }>;
 }

@@ -2,8 +2,8 @@ import { ParentClosePolicy, executeChild, workflowInfo } from '@temporalio/workf
 import { scheduledRunId, type ScheduledRunInput } from './definitions.ts';
 
 /**
- * Started by a backup or drill schedule under the id Temporal gives it (with the scheduled time, colons
- * and all). Starts the backup or drill under a run id like every other and waits for it, so a run still
+ * Started by a backup, drill or failover-drill schedule under the id Temporal gives it (with the scheduled
+ * time, colons and all). Starts the run under a run id like every other and waits for it, so a run still
  * going makes the schedule skip the next one.
  */
 export async function scheduledRunWorkflow(input: ScheduledRunInput): Promise<unknown> {

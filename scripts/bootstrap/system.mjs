@@ -3,9 +3,12 @@ import { isRoot, runQuietly, which } from './exec.mjs';
 
 const SBIN_DIRS = ['/usr/sbin', '/usr/local/sbin', '/opt/homebrew/bin', '/usr/local/bin'];
 
-/** Test-only system tools: the executable to look for and the Debian package that has it. */
+/**
+ * System tools beyond Postgres: the executable to look for and the Debian package that has it.
+ * Tests need them all; `run` marks those the demo needs too (nginx is the edge of its failover).
+ */
 export const SYSTEM_TOOLS = {
-  nginx: { bin: 'nginx', apt: 'nginx' },
+  nginx: { bin: 'nginx', apt: 'nginx', run: true },
   prometheus: { bin: 'prometheus', apt: 'prometheus' },
   dockerCompose: { bin: 'docker-compose', apt: 'docker-compose' },
 };

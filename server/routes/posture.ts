@@ -9,12 +9,13 @@ export function postureRoutes(deps: ServerDeps): FastifyPluginAsyncZod {
   return async (app) => {
     app.get('/api/posture', {
       schema: {
-        tags: ['posture'], summary: 'Per service: objectives, last backup age, last drill, status (ok, at-risk, stale)',
+        tags: ['posture'], summary: 'Per service: objectives, last backup age, last drill, last failover drill, status (ok, at-risk, stale)',
         response: { 200: PostureShape, ...errorResponses(401) },
       },
     }, async () => {
       const report = await readPosture(deps.protection, deps.runbooksDir);
-      return { ...report, services: report.services.map((service) => ({ ...service })) };
+      const services = report.services.map((service) => ({ ...service, lastFailoverDrill: service.lastFailoverDrill && { ...service.lastFailoverDrill } }));
+      return { ...report, services };
     });
   };
 }

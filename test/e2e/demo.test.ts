@@ -52,6 +52,12 @@ describe('the demo, and the stage it leaves', () => {
     expect(measured).toBeLessThanOrEqual(most + 0.1);
     expect(result.stdout).toMatch(/RTO\s+measured \d+\.\ds\s+objective 15m\s+met/);
     expect(result.stdout).toMatch(/orders-demo\s+warm-standby\s+5m\s+15m\s+\d+s ago\s+passed \(RPO [\d.]+s, RTO [^)]+\)\s+ok/);
+    // The failover: the primary killed, the standby promoted, traffic through nginx to site-b.
+    expect(result.stdout).toMatch(/failover orders-failover-demo-\S+: SUCCEEDED/);
+    expect(result.stdout).toMatch(/RTO\s+measured [\d.]+m?s\s+objective 15m\s+met\nRPO\s+exposure [\d.]+ [KMG]?B, [\d.]+m?s \(standby alone, primary unreachable: an upper bound, step recheck-lag\)\s+objective 1m\s+met/);
+    expect(result.stdout).toContain('old primary: UNREACHABLE when the fence step ran');
+    expect(result.stdout).toMatch(/approve-failover\s+succeeded\s+\S+ \S+\s+\S+\s+demo-approver/);
+    expect(result.stdout).toMatch(/\n\d+ acknowledged before T_d; \d+ missing on the new primary/);
     expect(result.stdout.trimEnd()).toMatch(/next: `golive dev --detach` brings back the stack, the demo's variables and its heartbeat writer; then\n {2}golive drill run runbooks\/orders-drill-demo\.yaml --fresh-backup[^\n]*\n[\s\S]*`golive dev --stop` stops it all\.$/);
   }, 300_000);
 
@@ -111,7 +117,8 @@ describe('the demo, and the stage it leaves', () => {
     await until(async () => (FINISHED.includes((await status(runId)).status) ? true : undefined), 60_000, 'the aborted restore never finished');
 
     const { runs } = JSON.parse((await run('runs', '--json')).stdout) as { runs: { requestedBy: string }[] };
-    expect(new Set(runs.map((entry) => entry.requestedBy))).toEqual(new Set(['dana']));
+    // The demo's failover is declared by its own incident commander; everything else by the user.
+    expect(new Set(runs.map((entry) => entry.requestedBy))).toEqual(new Set(['dana', 'demo-commander']));
 
     const stopped = await run('dev', '--stop');
     expect([stopped.code, stopped.stdout]).toEqual([0, expect.stringMatching(/^golive dev \(pid \d+\) stopped; state kept for the next start\n$/)]);

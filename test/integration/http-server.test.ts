@@ -7,12 +7,15 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startHttpServer, type HttpServer } from '../../server/http.ts';
 import type { ServerDeps } from '../../server/deps.ts';
+import { upsertFailover } from '../../store/failovers.ts';
 import { createPgIdentityStore, type IdentityStore } from '../../store/identity.ts';
 import { migrate } from '../../store/migrate.ts';
 import { createPgProtectionStore, type ProtectionStore } from '../../store/protection.ts';
 import { createPgRunStore, type RunStore } from '../../store/runs.ts';
+import { inTransaction } from '../../store/transaction.ts';
 import type { ProjectionBatch } from '../../workflows/definitions.ts';
 import { createTestDatabase } from '../support/db.ts';
+import { finishedFailover, runningFailover } from '../support/failover-records.ts';
 import { backupEntry, drillRecord, protectedRunbookText } from '../support/protection-records.ts';
 import { scriptedRun, type ScriptedRun } from '../support/runs.ts';
 
@@ -219,15 +222,21 @@ describe('/api/drills', () => {
 
 describe('/api/posture', () => {
   it('judges each protected service by its runbook and golive\'s records, naming unusable files', async () => {
+    const drill = finishedFailover(runningFailover({ runId: 'orders-failover-drill-a', declaredAt: Date.now() - HOUR, drill: 'staging' }));
+    await inTransaction(pool, (client) => upsertFailover(client, drill));
     const reply = await get('/api/posture');
     expect(reply.status).toBe(200);
-    const body = reply.json() as { runbooksDir: string; services: { service: string; status: string; problems: string[] }[]; unreadable: string[] };
+    const body = reply.json() as { runbooksDir: string; services: { service: string; status: string; problems: string[]; lastFailoverDrill: unknown }[]; unreadable: string[] };
     expect(body.runbooksDir).toBe(runbooksDir);
     expect(body.services.map(({ service, status, problems }) => ({ service, status, problems }))).toEqual([
       { service: 'orders', status: 'ok', problems: [] },
       { service: 'payments', status: 'at-risk', problems: ['last backup 1d 6h old exceeds RPO 24h', 'last drill payments-drill-b failed: health check did not pass within 5m', 'no drill passed in 30d (never passed)'] },
     ]);
     expect(body.services[0]).toMatchObject({ lastBackup: { backupId: 'orders-fresh', withinRpo: true }, lastDrill: { runId: 'orders-drill-c', rpoMs: 4 * HOUR, rtoMs: 310_000 } });
+    expect(body.services.map((service) => service.lastFailoverDrill)).toEqual([
+      { runId: drill.runId, at: drill.declaredAt, status: 'succeeded', environment: 'staging', rtoMs: 90_000, objectiveRtoMs: 1_800_000, verdict: 'met', exposureSeconds: 0 },
+      null,
+    ]);
     expect(body.unreadable).toEqual([expect.stringMatching(/^.*broken\.yaml:\d+:\d+: .*metadata/)]);
   });
 });

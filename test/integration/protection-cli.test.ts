@@ -4,10 +4,14 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { advise } from '../../definitions/advisor.ts';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { upsertFailover } from '../../store/failovers.ts';
 import { migrate } from '../../store/migrate.ts';
 import { createPgProtectionStore } from '../../store/protection.ts';
+import { inTransaction } from '../../store/transaction.ts';
 import { golive } from '../support/cli.ts';
 import { createTestDatabase } from '../support/db.ts';
+import { failoverDrillRunbookText } from '../support/failover-drill.ts';
+import { finishedFailover, runningFailover } from '../support/failover-records.ts';
 import { backupEntry, drillRecord, protectedRunbookText } from '../support/protection-records.ts';
 
 const HOUR = 3_600_000;
@@ -26,12 +30,19 @@ beforeAll(async () => {
     await store.recorded(backupEntry('payments', 'payments-stale', now - 51 * HOUR));
     await store.recordDrill(drillRecord({ runId: 'orders-drill-1', service: 'orders', finishedAt: now - 5 * HOUR, rpoMs: 7_500_000, rtoMs: 243_000 }));
     await store.recordDrill(drillRecord({ runId: 'payments-drill-1', service: 'payments', finishedAt: now - HOUR, status: 'failed', reason: 'measured RPO 26h 0m exceeds objective 24h', rpoMs: 26 * HOUR }));
+    // orders: an older failover drill, then the newest one; a real failover after them is not a drill.
+    await inTransaction(pool, async (client) => {
+      await upsertFailover(client, finishedFailover(runningFailover({ runId: 'orders-failover-0', declaredAt: now - 30 * HOUR, drill: 'staging' }), 'failed'));
+      await upsertFailover(client, finishedFailover(runningFailover({ runId: 'orders-failover-1', declaredAt: now - 3 * HOUR, drill: 'staging' })));
+      await upsertFailover(client, finishedFailover(runningFailover({ runId: 'orders-failover-2', declaredAt: now - HOUR })));
+    });
   } finally {
     await pool.end();
   }
   scratch = await mkdtemp(join(tmpdir(), 'golive-posture-'));
   await writeFile(join(scratch, 'orders.yaml'), protectedRunbookText({ name: 'orders-backup-restore', service: 'orders' }));
   await writeFile(join(scratch, 'payments.yaml'), protectedRunbookText({ name: 'payments-backup-restore', service: 'payments' }));
+  await writeFile(join(scratch, 'payments-failover.yaml'), failoverDrillRunbookText({ name: 'payments-failover', service: 'payments', stagingUrl: 'http://127.0.0.1:9' }));
   env = { ...process.env, TEMPORAL_ADDRESS: inject('temporalAddress'), DATABASE_URL: database.url, GOLIVE_HOME: join(scratch, '.golive'), GOLIVE_RUNBOOKS_DIR: scratch };
 });
 
@@ -86,7 +97,7 @@ describe('golive posture', () => {
   it('prints each service\'s posture as JSON', async () => {
     const result = await golive(['posture', '--json'], { env });
     expect([result.code, result.stderr]).toEqual([0, '']);
-    const report = JSON.parse(result.stdout) as { services: { service: string; status: string; lastBackup: { backupId: string } | null; problems: string[] }[] };
+    const report = JSON.parse(result.stdout) as { services: { service: string; status: string; lastBackup: { backupId: string } | null; lastFailoverDrill: unknown; problems: string[] }[] };
     expect(report.services.map(({ service, status, lastBackup, problems }) => ({ service, status, backup: lastBackup?.backupId, problems }))).toEqual([
       { service: 'orders', status: 'ok', backup: 'orders-recent', problems: [] },
       {
@@ -94,8 +105,16 @@ describe('golive posture', () => {
           'last backup 2d 3h old exceeds RPO 24h',
           'last drill payments-drill-1 failed: measured RPO 26h 0m exceeds objective 24h',
           'no drill passed in 30d (never passed)',
+          `no failover drill yet: golive failover drill ${join(scratch, 'payments-failover.yaml')} --environment staging`,
         ],
       },
+    ]);
+    expect(report.services.map((service) => service.lastFailoverDrill)).toEqual([
+      {
+        runId: 'orders-failover-1', at: expect.stringMatching(/Z$/), status: 'succeeded', environment: 'staging',
+        rtoMs: 90_000, objectiveRtoMs: 1_800_000, verdict: 'met', exposureSeconds: 0,
+      },
+      null,
     ]);
   });
 
@@ -103,14 +122,15 @@ describe('golive posture', () => {
     const result = await golive(['posture', '--dir', scratch], { env: { ...env, GOLIVE_RUNBOOKS_DIR: '/nonexistent' } });
     expect([result.code, result.stderr]).toEqual([0, '']);
     const lines = result.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^SERVICE\s+STRATEGY\s+RPO\s+RTO\s+LAST BACKUP\s+LAST DRILL\s+STATUS$/);
-    expect(lines[1]).toMatch(/^orders\s+backup-restore\s+24h\s+4h\s+2h 0m ago\s+passed \(RPO 2h 5m, RTO 4m 3s\)\s+ok$/);
-    expect(lines[2]).toMatch(/^payments\s+backup-restore\s+24h\s+4h\s+2d 3h ago\s+failed \(RPO 1d 2h, RTO 4m 0s\)\s+at-risk$/);
+    expect(lines[0]).toMatch(/^SERVICE\s+STRATEGY\s+RPO\s+RTO\s+LAST BACKUP\s+LAST DRILL\s+STATUS\s+LAST FAILOVER DRILL$/);
+    expect(lines[1]).toMatch(/^orders\s+backup-restore\s+24h\s+4h\s+2h 0m ago\s+passed \(RPO 2h 5m, RTO 4m 3s\)\s+ok\s+succeeded in staging \(RTO 1m 30s of 30m: met\)$/);
+    expect(lines[2]).toMatch(/^payments\s+backup-restore\s+24h\s+4h\s+2d 3h ago\s+failed \(RPO 1d 2h, RTO 4m 0s\)\s+at-risk\s+never$/);
     expect(lines.slice(4)).toEqual([
       'payments (at-risk):',
       '  - last backup 2d 3h old exceeds RPO 24h',
       '  - last drill payments-drill-1 failed: measured RPO 26h 0m exceeds objective 24h',
       '  - no drill passed in 30d (never passed)',
+      `  - no failover drill yet: golive failover drill ${join(scratch, 'payments-failover.yaml')} --environment staging`,
     ]);
   });
 });

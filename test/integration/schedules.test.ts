@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ScheduleControl } from '../../runtime/schedule-controls.ts';
 import { applyControl, controlSchedule } from '../../runtime/schedule-controls.ts';
-import { listSchedules, upsertSchedule } from '../../runtime/schedules.ts';
+import { listSchedules } from '../../runtime/schedule-views.ts';
+import { upsertSchedule } from '../../runtime/schedules.ts';
 import { createPgProtectionStore } from '../../store/protection.ts';
 import { createPgScheduleNotes } from '../../store/schedule-notes.ts';
 import { golive } from '../support/cli.ts';

@@ -20,7 +20,7 @@ export const RUNBOOK = [
   '    - id: approve', //                         16
   '      approval: {approvers: [incident-commander]}', // 17
   '    - id: promote', //                         18
-  '      action: postgres.promote', //            19
+  '      action: postgres.fence', //              19
   '      target: db', //                          20
   '  rollback:', //                               21
   '    - id: recheck-api', //                     22

@@ -74,7 +74,7 @@ describe('parseDefinition', () => {
 
   it('reports a misspelt key in a step as unknown, and the key it should have been as missing', () => {
     expect(problemsOf(runbookWith({ 20: '      tagret: db' }))).toEqual([
-      error(18, 7, 'spec.steps[2].target', 'postgres.promote needs a target of type postgres'),
+      error(18, 7, 'spec.steps[2].target', 'postgres.fence needs a target of type postgres'),
       error(20, 7, 'spec.steps[2].tagret', 'unknown field "tagret"'),
     ]);
   });

@@ -38,7 +38,7 @@ describe('durations that must be positive', () => {
     { file: 'runbooks/orders-restore-demo.yaml', from: 'timeout: 30m', to: 'timeout: 0s', path: 'spec.steps[2].approval.timeout' },
     { file: 'runbooks/orders-restore-demo.yaml', from: 'timeout: 5m', to: 'timeout: -5m', path: 'spec.steps[1].timeout' },
     { file: 'runbooks/orders-restore-demo.yaml', from: 'duration: 10m', to: 'duration: 0ms', path: 'spec.steps[5].pause.duration' },
-    { file: 'runbooks/orders-warm-standby.yaml', from: 'wait: 60s', to: 'wait: 0m', path: 'spec.steps[2].with.wait' },
+    { file: 'runbooks/orders-warm-standby.yaml', from: 'wait: 60s', to: 'wait: 0m', path: 'spec.steps[4].with.wait' },
     { file: 'runbooks/orders-drill-demo.yaml', from: 'maxAge: 7d', to: 'maxAge: 0d', path: 'spec.backup.retention.maxAge' },
     { file: 'runbooks/orders-drill-demo.yaml', from: 'within: 2m', to: 'within: 0s', path: 'spec.drill.health.within' },
     { file: 'runbooks/orders-drill-demo.yaml', from: 'window: 7d', to: 'window: 0h0m', path: 'spec.drill.window' },

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { formatAge } from '../../definitions/duration.ts';
 import { computePosture, type PostureInput } from '../../definitions/posture.ts';
 import { parseDefinition } from '../../definitions/load.ts';
+import { failoverDrillRunbook } from '../support/failover-drill.ts';
+import { finishedFailover, runningFailover } from '../support/failover-records.ts';
 import { backupEntry, drillRecord, protectedRunbook } from '../support/protection-records.ts';
 import { RUNBOOK } from '../support/runbook-text.ts';
 
@@ -16,7 +18,7 @@ function unprotected() {
   return result.definition;
 }
 
-const posture = (input: Partial<PostureInput>) => computePosture({ runbooks: [], lastBackups: [], lastDrills: [], now, ...input });
+const posture = (input: Partial<PostureInput>) => computePosture({ runbooks: [], lastBackups: [], lastDrills: [], lastFailoverDrills: [], now, ...input });
 const byService = (input: Partial<PostureInput>) => Object.fromEntries(posture(input).map((service) => [service.service, service]));
 
 describe('formatAge', () => {
@@ -44,6 +46,7 @@ describe('computePosture', () => {
       },
       lastDrill: { runId: 'orders-drill-1', status: 'passed', finishedAt: '2026-03-08T12:00:00.000Z', rpoMs: 7_500_000, rtoMs: 243_000, reason: undefined },
       lastPassedDrillAt: '2026-03-08T12:00:00.000Z',
+      lastFailoverDrill: null,
       stale: false,
       problems: [],
       status: 'ok',
@@ -141,5 +144,59 @@ describe('computePosture', () => {
 
   it('ignores runbooks without spec.backup or spec.drill', () => {
     expect(posture({ runbooks: [unprotected()] })).toEqual([]);
+  });
+});
+
+describe('the last failover drill in posture', () => {
+  const passed = drillRecord({ runId: 'orders-drill-1', service: 'orders', finishedAt: ago(DAY) });
+  const orders = (input: Partial<PostureInput>) => posture({
+    runbooks: [protectedRunbook({ name: 'orders-backup-restore', service: 'orders' })],
+    lastBackups: [backupEntry('orders', 'b-1', ago(HOUR))],
+    lastDrills: [{ service: 'orders', latest: passed, lastPassed: passed }],
+    ...input,
+  })[0];
+  const staging = failoverDrillRunbook({ name: 'orders-failover', service: 'orders', stagingUrl: 'http://127.0.0.1:18082' });
+
+  it('shows the newest failover drill: when, where, its RTO against the objective and the exposure', () => {
+    const drill = finishedFailover(runningFailover({ runId: 'orders-failover-1', declaredAt: ago(2 * DAY), drill: 'staging' }));
+    expect(orders({ runbooks: [protectedRunbook({ name: 'orders-backup-restore', service: 'orders' }), staging], lastFailoverDrills: [drill] })).toMatchObject({
+      status: 'ok',
+      problems: [],
+      lastFailoverDrill: {
+        runId: 'orders-failover-1', at: '2026-03-08T12:00:00.000Z', status: 'succeeded', environment: 'staging',
+        rtoMs: 90_000, objectiveRtoMs: 1_800_000, verdict: 'met', exposureSeconds: 0,
+      },
+    });
+  });
+
+  it("says when the last failover drill missed its RTO or failed, without changing the service's status", () => {
+    const finished = finishedFailover(runningFailover({ runId: 'orders-failover-2', declaredAt: ago(DAY), drill: 'staging' }), 'failed');
+    const missed = { ...finished, outcome: 'verify-service failed: no answer within 30s', measured: { ...finished.measured, rtoMs: 2_400_000 }, verdict: { rto: 'missed' as const, rpo: 'met' as const } };
+    expect(orders({ lastFailoverDrills: [missed] })).toMatchObject({
+      status: 'ok',
+      lastFailoverDrill: { runId: 'orders-failover-2', status: 'failed', rtoMs: 2_400_000, verdict: 'missed' },
+      problems: [
+        'last failover drill orders-failover-2 (environment staging) failed: verify-service failed: no answer within 30s',
+        'last failover drill orders-failover-2 (environment staging) missed its RTO: measured 40m 0s exceeds objective 30m',
+      ],
+    });
+  });
+
+  it('shows a drill still running as it stands, RTO not measured yet, with no problem', () => {
+    const running = runningFailover({ runId: 'orders-failover-3', declaredAt: ago(60_000), drill: 'staging' });
+    const service = orders({ lastFailoverDrills: [running] });
+    expect(service?.lastFailoverDrill).toEqual({
+      runId: 'orders-failover-3', at: new Date(ago(60_000)).toISOString(), status: 'waiting-approval', environment: 'staging',
+      objectiveRtoMs: 1_800_000, verdict: 'not-measured', exposureSeconds: 2,
+    });
+    expect(service?.problems).toEqual([]);
+  });
+
+  it('tells a service whose failover runbooks were never drilled what to type, naming the file when it is known', () => {
+    const runbooks = [protectedRunbook({ name: 'orders-backup-restore', service: 'orders' }), staging];
+    expect(orders({ runbooks })).toMatchObject({ status: 'ok', lastFailoverDrill: null, problems: ['no failover drill yet: golive failover drill orders-failover --environment staging'] });
+    const runbookFiles = new Map([['orders-failover', 'runbooks/orders-failover.yaml']]);
+    expect(orders({ runbooks, runbookFiles })?.problems).toEqual(['no failover drill yet: golive failover drill runbooks/orders-failover.yaml --environment staging']);
+    expect(orders({})?.problems).toEqual([]);
   });
 });
