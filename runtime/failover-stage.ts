@@ -1,11 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { ensureDatabase } from '../stack/postgres.ts';
-import { run, freePort, stopChild, waitFor } from '../stack/process.ts';
+import { startNginxProxy } from '../stack/nginx.ts';
+import { run } from '../stack/process.ts';
 import { startStreamingPair } from '../stack/replica.ts';
 import { ORDERS_DDL, PortTaken, startOrdersWriter, startSite, type Ack, type OrdersWriter, type Site } from './failover-apps.ts';
 
@@ -66,60 +66,15 @@ export interface FailoverStage {
   stop(): Promise<void>;
 }
 
-function nginxConfig(port: number): string {
-  return `daemon off;
-worker_processes 1;
-pid logs/nginx.pid;
-error_log logs/error.log notice;
-events { worker_connections 256; }
-http {
-  access_log logs/access.log;
-  client_body_temp_path temp/client;
-  proxy_temp_path temp/proxy;
-  fastcgi_temp_path temp/fastcgi;
-  uwsgi_temp_path temp/uwsgi;
-  scgi_temp_path temp/scgi;
-  include upstreams/orders.conf;
-  server {
-    listen 127.0.0.1:${port};
-    location / {
-      proxy_pass http://${STAGE_UPSTREAM};
-      # Names the server that answered: nginx.switch-upstream's confirm reads it.
-      add_header X-Upstream-Addr $upstream_addr always;
-    }
-  }
-}
-`;
-}
-
 /** The nginx of the edge, under `prefix`, proxying to `server`. A leftover nginx of an earlier stage there is stopped first. */
 async function startEdge(nginxBin: string, prefix: string, server: string): Promise<{ url: string; stop(): Promise<void> }> {
   if (existsSync(join(prefix, 'logs', 'nginx.pid'))) {
     await run(nginxBin, ['-p', `${prefix}/`, '-c', 'conf/nginx.conf', '-s', 'stop']).catch(() => undefined);
   }
   await rm(prefix, { recursive: true, force: true });
-  for (const dir of ['conf/upstreams', 'logs', 'temp']) await mkdir(join(prefix, dir), { recursive: true });
-  const port = await freePort();
-  await writeFile(join(prefix, 'conf', 'nginx.conf'), nginxConfig(port));
-  await writeFile(join(prefix, STAGE_UPSTREAM_FILE), `upstream ${STAGE_UPSTREAM} {\n    server ${server};\n}\n`);
-  const child: ChildProcess = spawn(nginxBin, ['-p', `${prefix}/`, '-c', 'conf/nginx.conf', '-e', 'logs/error.log'], { stdio: 'ignore' });
-  const spawned = new Promise<void>((resolve, reject) => {
-    child.once('spawn', resolve);
-    child.once('error', (error) => reject(new Error(`cannot run nginx at ${nginxBin}: ${error.message}`, { cause: error })));
+  return startNginxProxy({
+    binary: nginxBin, prefix, upstream: STAGE_UPSTREAM, upstreamFile: STAGE_UPSTREAM_FILE, servers: [server], readyPath: '/healthz', accessLog: true,
   });
-  const url = `http://127.0.0.1:${port}`;
-  const stop = () => stopChild(child);
-  try {
-    await spawned;
-    await waitFor(async () => {
-      if (child.exitCode !== null) throw new Error(`nginx exited at start-up; see ${prefix}/logs/error.log`);
-      return (await fetch(`${url}/healthz`).catch(() => undefined))?.ok === true;
-    }, 15_000, `nginx did not answer healthy on ${url}/healthz; see ${prefix}/logs/error.log`);
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-  return { url, stop };
 }
 
 /** How long a stage waits for site ports another stage holds (another demo in the same machine). */

@@ -41,7 +41,8 @@ async function pgCommand(pgBin: string, tool: string, args: string[]): Promise<s
   }
 }
 
-async function ownedDataDir(dataDir: string): Promise<void> {
+/** An empty-or-new folder the postgres user owns, mode 700: what initdb and pg_basebackup want. */
+export async function ownedDataDir(dataDir: string): Promise<void> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   if (isRoot()) {
     const { uid, gid } = await postgresUser();

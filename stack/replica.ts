@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { isRoot, placeDataDir, postgresUser } from './pg-data-dir.ts';
-import { startPostgres, type PostgresCluster } from './postgres.ts';
+import { isRoot, placeDataDir } from './pg-data-dir.ts';
+import { ownedDataDir, startPostgres, type PostgresCluster } from './postgres.ts';
 import { run } from './process.ts';
 
 /** A primary and a streaming hot standby of it, each its own local cluster with fresh data. */
@@ -57,16 +57,6 @@ async function freshDataDir(pgBin: string, wanted: string): Promise<string> {
   return dataDir;
 }
 
-/** An empty folder the postgres user owns (mode 700), as pg_basebackup wants its target. */
-async function postgresOwnedDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  if (isRoot()) {
-    const { uid, gid } = await postgresUser();
-    await chown(dir, uid, gid);
-  }
-  await chmod(dir, 0o700);
-}
-
 /**
  * Starts a primary in fresh data, lets `prepare` set it up, clones it with
  * `pg_basebackup -R -X stream` and starts the clone as a hot standby streaming from it.
@@ -87,7 +77,7 @@ export async function startStreamingPair(options: StreamingPairOptions): Promise
   try {
     await options.prepare?.(primary);
     const { dataDir: cloneDir } = await placeDataDir(options.standbyDir);
-    await postgresOwnedDir(cloneDir);
+    await ownedDataDir(cloneDir);
     await asPostgres(pgBin, 'pg_basebackup', ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres', '-D', cloneDir, '-R', '-X', 'stream', '-c', 'fast']);
     const standby = await startPostgres({ pgBin, dataDir: options.standbyDir, durable });
     const stop = async () => {

@@ -1,14 +1,8 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { parseRoles } from '../../definitions/roles.ts';
-import { createRoleDirectory } from '../../runtime/roles.ts';
-import { testActivities } from '../support/actions.ts';
-import { startNamedBackend, type LocalServer } from '../support/backends.ts';
-import { golive } from '../support/cli.ts';
-import { createEngineHarness, type EngineHarness } from '../support/engine.ts';
+import { startFailoverShell, type FailoverShell } from '../support/failover.ts';
 
 /**
  * `golive failover` as an incident commander uses it against the stack: who may start one, the
@@ -16,27 +10,13 @@ import { createEngineHarness, type EngineHarness } from '../support/engine.ts';
  */
 
 const ROLES = 'ivan=incident-commander,irene=incident-commander,rita=release-manager';
-let harness: EngineHarness;
-let service: LocalServer;
-let folder: string;
-let env: NodeJS.ProcessEnv;
+let shell: FailoverShell;
 let runbook: string;
-const cli = (...args: string[]) => golive(args, { env });
+const cli = (...args: string[]) => shell.cli(...args);
 
 beforeAll(async () => {
-  harness = await createEngineHarness('failover_cli');
-  await harness.startWorker(testActivities(), { roles: createRoleDirectory(parseRoles(ROLES)) });
-  service = await startNamedBackend('site-b');
-  folder = await mkdtemp(join(tmpdir(), 'golive-failover-cli-'));
-  env = {
-    ...process.env,
-    TEMPORAL_ADDRESS: inject('temporalAddress'),
-    DATABASE_URL: harness.databaseUrl,
-    GOLIVE_TASK_QUEUE: harness.taskQueue,
-    GOLIVE_HOME: join(folder, '.golive'),
-    GOLIVE_ROLES: ROLES,
-  };
-  runbook = join(folder, 'orders-failover.yaml');
+  shell = await startFailoverShell('failover_cli', { worker: ROLES, shell: ROLES }, 'site-b');
+  runbook = join(shell.folder, 'orders-failover.yaml');
   await writeFile(runbook, stringify({
     apiVersion: 'golive/v1',
     kind: 'Runbook',
@@ -45,7 +25,7 @@ beforeAll(async () => {
       strategy: 'warm-standby',
       objectives: { rpo: '1m', rto: '10m' },
       rtoStopsAt: 'verify-service',
-      targets: { front: { type: 'http', url: service.url } },
+      targets: { front: { type: 'http', url: shell.site.url } },
       steps: [
         { id: 'approve-failover', approval: { approvers: ['incident-commander'], timeout: '5m', message: 'Move orders to site B?' } },
         { id: 'verify-service', action: 'http.wait-healthy', target: 'front', with: { bodyContains: 'site-b' } },
@@ -54,11 +34,7 @@ beforeAll(async () => {
   }));
 });
 
-afterAll(async () => {
-  await harness?.close();
-  await service?.close();
-  await rm(folder, { recursive: true, force: true });
-});
+afterAll(() => shell?.close());
 
 it('refuses anyone who is not an incident commander, and a failover without a reason', async () => {
   const refused = await cli('failover', 'start', runbook, '--reason', 'site A is down', '--as', 'rita', '--json');

@@ -1,16 +1,12 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { parseRoles } from '../../definitions/roles.ts';
-import { createRoleDirectory } from '../../runtime/roles.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyControl } from '../../runtime/schedule-controls.ts';
 import type { FailoverRecord } from '../../workflows/definitions.ts';
-import { testActivities } from '../support/actions.ts';
-import { startNamedBackend, type LocalServer } from '../support/backends.ts';
-import { golive } from '../support/cli.ts';
+import type { LocalServer } from '../support/backends.ts';
 import { uniqueId } from '../support/db.ts';
-import { createEngineHarness, type EngineHarness } from '../support/engine.ts';
+import type { EngineHarness } from '../support/engine.ts';
+import { startFailoverShell, type FailoverShell } from '../support/failover.ts';
 import { failoverDrillRunbookText } from '../support/failover-drill.ts';
 import { until } from '../support/poll.ts';
 import { protectedRunbookText } from '../support/protection-records.ts';
@@ -24,33 +20,21 @@ import { protectedRunbookText } from '../support/protection-records.ts';
 // olga is an incident commander to this shell only: the worker, whose roles count, does not know her.
 const WORKER_ROLES = 'ivan=incident-commander,rita=release-manager';
 const ROLES = `${WORKER_ROLES},olga=incident-commander`;
+let shell: FailoverShell;
 let harness: EngineHarness;
 let site: LocalServer;
 let folder: string;
-let env: NodeJS.ProcessEnv;
 const created = new Set<string>();
-const cli = (...args: string[]) => golive(args, { env });
+const cli = (...args: string[]) => shell.cli(...args);
 
 beforeAll(async () => {
-  harness = await createEngineHarness('failover_schedules');
-  await harness.startWorker(testActivities(), { roles: createRoleDirectory(parseRoles(WORKER_ROLES)) });
-  site = await startNamedBackend('staging-site');
-  folder = await mkdtemp(join(tmpdir(), 'golive-failover-schedules-'));
-  env = {
-    ...process.env,
-    TEMPORAL_ADDRESS: inject('temporalAddress'),
-    DATABASE_URL: harness.databaseUrl,
-    GOLIVE_TASK_QUEUE: harness.taskQueue,
-    GOLIVE_HOME: join(folder, '.golive'),
-    GOLIVE_ROLES: ROLES,
-  };
+  shell = await startFailoverShell('failover_schedules', { worker: WORKER_ROLES, shell: ROLES }, 'staging-site');
+  ({ harness, site, folder } = shell);
 });
 
 afterAll(async () => {
   for (const id of created) await applyControl(harness.client, id, 'delete', 'test done').catch(() => undefined);
-  await harness?.close();
-  await site?.close();
-  if (folder) await rm(folder, { recursive: true, force: true });
+  await shell?.close();
 });
 
 /** A failover runbook whose staging environment is the local site; returns its name, file and schedule id. */

@@ -44,8 +44,8 @@ describe('golive validate', () => {
     const lines = result.stdout.trimEnd().split('\n');
     expect(lines.every((line, index) => index === lines.length - 1 || line.startsWith(`${badFile}:`))).toBe(true);
     expect(lines).toEqual([
-      `${badFile}:15:10: spec.objectives.rto: must be a duration like 30s, 5m, 1h30m or 2d`,
-      expect.stringMatching(/:57:15: spec\.steps\[2\]\.action: unknown action "postgres\.promote-now" \(known: noop, /),
+      `${badFile}:16:10: spec.objectives.rto: must be a duration like 30s, 5m, 1h30m or 2d`,
+      expect.stringMatching(/:96:15: spec\.steps\[4\]\.action: unknown action "postgres\.promote-now" \(known: noop, /),
       '1 file, 2 errors, 0 warnings',
     ]);
   });
@@ -57,8 +57,8 @@ describe('golive validate', () => {
     const result = await golive('validate', file);
     expect(result.code).toBe(1);
     expect(result.stdout.trimEnd().split('\n')).toEqual([
-      `${file}:44:16: spec.steps[0].timeout: must be longer than 0s`,
-      `${file}:53:18: spec.steps[1].approval.timeout: must be longer than 0s`,
+      `${file}:71:16: spec.steps[0].timeout: must be longer than 0s`,
+      `${file}:77:18: spec.steps[1].approval.timeout: must be longer than 0s`,
       '1 file, 2 errors, 0 warnings',
     ]);
   });

@@ -1,10 +1,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inject } from 'vitest';
 import { stringify } from 'yaml';
 import { golive, type CliResult } from './cli.ts';
-import { createEngineHarness, type EngineHarness } from './engine.ts';
+import { createEngineHarness, shellEnv, type EngineHarness } from './engine.ts';
 import { createDrSource, startDrWorker, type DrSource } from './protection.ts';
 
 /** A user's shell next to a protected source database: the CLI, a worker with the real activities, a folder for runbooks. */
@@ -24,16 +23,11 @@ export async function startDrCli(prefix: string, orders: number): Promise<DrCli>
   const source = await createDrSource(`${prefix}_source`, orders);
   await startDrWorker(harness, source.env);
   const folder = await mkdtemp(join(tmpdir(), `golive-${prefix}-`));
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    TEMPORAL_ADDRESS: inject('temporalAddress'),
-    DATABASE_URL: harness.databaseUrl,
-    GOLIVE_TASK_QUEUE: harness.taskQueue,
-    GOLIVE_HOME: join(folder, '.golive'),
+  const env = shellEnv(harness, folder, {
     GOLIVE_RUNBOOKS_DIR: folder,
     GOLIVE_USER: 'sre-on-call',
     ...source.env,
-  };
+  });
   return {
     harness, source, folder, env,
     cli: (...args) => golive(args, { env }),

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
@@ -134,4 +135,16 @@ export function settledEvents(harness: Pick<EngineHarness, 'client' | 'store'>, 
     const events = await harness.store.events(runId);
     return progress === undefined || (progress.written === progress.recorded && events.length >= progress.recorded) ? events : undefined;
   }, timeoutMs, `the audit trail of ${runId} did not settle`);
+}
+
+/** The environment of a user's shell next to the harness: golive finds its Temporal, database and task queue, and keeps its home in `folder`. */
+export function shellEnv(harness: Pick<EngineHarness, 'databaseUrl' | 'taskQueue'>, folder: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    DATABASE_URL: harness.databaseUrl,
+    GOLIVE_TASK_QUEUE: harness.taskQueue,
+    GOLIVE_HOME: join(folder, '.golive'),
+    ...extra,
+  };
 }

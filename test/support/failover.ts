@@ -1,8 +1,16 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { FAILOVER_WORKFLOW, type FailoverRecord, type FailoverRunInput } from '../../workflows/definitions.ts';
+import { parseRoles } from '../../definitions/roles.ts';
+import { createRoleDirectory } from '../../runtime/roles.ts';
+import { testActivities } from './actions.ts';
+import { startNamedBackend, type LocalServer } from './backends.ts';
+import { golive, type CliResult } from './cli.ts';
 import { uniqueId } from './db.ts';
-import type { EngineHarness } from './engine.ts';
+import { createEngineHarness, shellEnv, type EngineHarness } from './engine.ts';
 import type { ReplicaPair } from './replica.ts';
 import { runSql } from './sql.ts';
 import { until } from './poll.ts';
@@ -67,4 +75,32 @@ export async function finalRecord(handle: { result(): Promise<FailoverRecord> })
     }
     throw error;
   }
+}
+
+/** A commander's shell next to the stack: a worker with the real actions and its own roles, a site to check, a folder for runbooks. */
+export interface FailoverShell {
+  harness: EngineHarness;
+  site: LocalServer;
+  folder: string;
+  env: NodeJS.ProcessEnv;
+  cli(...args: string[]): Promise<CliResult>;
+  close(): Promise<void>;
+}
+
+/** `workerRoles` are the worker's (they decide); `shellRoles` are what the CLI's environment says (GOLIVE_ROLES). */
+export async function startFailoverShell(prefix: string, roles: { worker: string; shell: string }, siteName: string): Promise<FailoverShell> {
+  const harness = await createEngineHarness(prefix);
+  await harness.startWorker(testActivities(), { roles: createRoleDirectory(parseRoles(roles.worker)) });
+  const site = await startNamedBackend(siteName);
+  const folder = await mkdtemp(join(tmpdir(), `golive-${prefix}-`));
+  const env = shellEnv(harness, folder, { GOLIVE_ROLES: roles.shell });
+  return {
+    harness, site, folder, env,
+    cli: (...args) => golive(args, { env }),
+    async close() {
+      await harness.close();
+      await site.close();
+      await rm(folder, { recursive: true, force: true });
+    },
+  };
 }

@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TargetOf } from '../../definitions/targets.ts';
-import { freePort, stopChild, waitFor } from '../../stack/process.ts';
+import { startNginxProxy } from '../../stack/nginx.ts';
 import { startNamedBackend, type LocalServer } from './backends.ts';
 
 /**
@@ -24,57 +23,24 @@ export interface NginxFixture {
   stop(): Promise<void>;
 }
 
-const UPSTREAM = 'app';
-
-function mainConfig(port: number): string {
-  return `daemon off;
-worker_processes 1;
-pid logs/nginx.pid;
-error_log logs/error.log notice;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path temp/client;
-  proxy_temp_path temp/proxy;
-  fastcgi_temp_path temp/fastcgi;
-  uwsgi_temp_path temp/uwsgi;
-  scgi_temp_path temp/scgi;
-  include upstream.conf;
-  server {
-    listen 127.0.0.1:${port};
-    location / {
-      proxy_pass http://${UPSTREAM};
-      add_header X-Upstream-Addr $upstream_addr always;
-    }
-  }
-}
-`;
-}
-
 /** Starts nginx under a fresh prefix with `upstream app` pointing at the blue backend. */
 export async function startNginx(binary: string): Promise<NginxFixture> {
   const prefix = await mkdtemp(join(tmpdir(), 'golive-nginx-'));
   const [blue, green] = await Promise.all([startNamedBackend('blue'), startNamedBackend('green')]);
-  for (const dir of ['conf', 'logs', 'temp']) await mkdir(join(prefix, dir));
-  const port = await freePort();
-  await writeFile(join(prefix, 'conf', 'nginx.conf'), mainConfig(port));
-  await writeFile(join(prefix, 'conf', 'upstream.conf'), `upstream ${UPSTREAM} {\n    server ${blue.address};\n    keepalive 4;\n}\n`);
-  const child = spawn(binary, ['-p', `${prefix}/`, '-c', 'conf/nginx.conf', '-e', 'logs/error.log'], { stdio: 'ignore' });
-  const url = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    await stopChild(child);
+  const closeAll = async () => {
     await Promise.all([blue.close(), green.close()]);
     await rm(prefix, { recursive: true, force: true });
   };
-  try {
-    await waitFor(async () => {
-      if (child.exitCode !== null) throw new Error(`nginx exited at start-up; see ${prefix}/logs/error.log`);
-      return (await fetch(url).catch(() => undefined))?.ok === true;
-    }, 10_000, `nginx did not answer on ${url}`);
-  } catch (error) {
-    await stop();
-    throw error;
-  }
+  const proxy = await startNginxProxy({ binary, prefix, upstream: 'app', upstreamFile: 'conf/upstream.conf', servers: [blue.address], directives: ['keepalive 4'] })
+    .catch(async (error: unknown) => {
+      await closeAll();
+      throw error;
+    });
+  const { url } = proxy;
+  const stop = async () => {
+    await proxy.stop();
+    await closeAll();
+  };
   const errorLog = join(prefix, 'logs', 'error.log');
   return {
     url,
