@@ -1,5 +1,6 @@
 import type { DrillRecord, PauseSpan, RunState, StepState } from '../workflows/definitions.ts';
 import { durationMs, formatAge, formatMeasured, formatSkew } from './duration.ts';
+import { resultNumber, resultText } from './step-results.ts';
 import { BACKUP_STEPS, DECLARE_STEP, HEALTH_STEP, VERIFY_STEP } from './protection-plans.ts';
 
 /**
@@ -34,20 +35,6 @@ function step(state: RunState, id: string): StepState | undefined {
   return state.steps.find((candidate) => candidate.id === id);
 }
 
-function field(result: unknown, name: string): unknown {
-  return result !== null && typeof result === 'object' ? (result as Record<string, unknown>)[name] : undefined;
-}
-
-function text(result: unknown, name: string): string | undefined {
-  const value = field(result, name);
-  return typeof value === 'string' ? value : undefined;
-}
-
-function number(result: unknown, name: string): number | undefined {
-  const value = field(result, name);
-  return typeof value === 'number' ? value : undefined;
-}
-
 const iso = (ms: number) => new Date(ms).toISOString();
 
 interface Declared {
@@ -62,7 +49,7 @@ interface Declared {
 function declared(state: RunState): Declared {
   const declare = step(state, DECLARE_STEP);
   const result = declare?.result;
-  return { at: text(result, 'declaredAt') ?? declare?.startedAt, skewMs: number(result, 'skewMs'), note: text(result, 'note') };
+  return { at: resultText(result, 'declaredAt') ?? declare?.startedAt, skewMs: resultNumber(result, 'skewMs'), note: resultText(result, 'note') };
 }
 
 interface Commit {
@@ -76,9 +63,9 @@ interface Commit {
 /** The newest committed timestamp in the verified copy: its newest heartbeat, unless the writer had stopped before the backup. */
 function newestCommit(state: RunState): Commit {
   const verified = step(state, VERIFY_STEP)?.result;
-  const reported = text(verified, 'newestCommit');
-  const heartbeat = text(verified, 'newestHeartbeat') ?? (text(verified, 'rpoSource') === 'heartbeat' ? reported : undefined);
-  const snapshotAt = text(verified, 'snapshotAt') ?? (text(verified, 'rpoSource') === 'snapshot' ? reported : undefined);
+  const reported = resultText(verified, 'newestCommit');
+  const heartbeat = resultText(verified, 'newestHeartbeat') ?? (resultText(verified, 'rpoSource') === 'heartbeat' ? reported : undefined);
+  const snapshotAt = resultText(verified, 'snapshotAt') ?? (resultText(verified, 'rpoSource') === 'snapshot' ? reported : undefined);
   if (heartbeat !== undefined && snapshotAt !== undefined) {
     const gap = Date.parse(snapshotAt) - Date.parse(heartbeat);
     if (gap > STALE_HEARTBEAT_MS) {
@@ -140,7 +127,7 @@ function measureRto(state: RunState, declaredAt: string | undefined, recoveredAt
 export function measureDrill(state: RunState, objectives: { rpo: string; rto: string }): Measurement {
   const declaration = declared(state);
   const commit = newestCommit(state);
-  const recoveredAt = text(step(state, HEALTH_STEP)?.result, 'passedAt');
+  const recoveredAt = resultText(step(state, HEALTH_STEP)?.result, 'passedAt');
   const rpo = measureRpo(declaration, commit);
   const rto = measureRto(state, declaration.at, recoveredAt);
   const measured: DrillRecord['measured'] = {
@@ -177,10 +164,10 @@ export function measureDrill(state: RunState, objectives: { rpo: string; rto: st
 /** The backup a drill restored, from the step that found or took it. */
 function backupUsed(state: RunState): DrillRecord['backup'] {
   const result = (step(state, BACKUP_STEPS.existing) ?? step(state, BACKUP_STEPS.fresh))?.result;
-  const backupId = text(result, 'backupId');
-  const snapshotAt = text(result, 'snapshotAt');
+  const backupId = resultText(result, 'backupId');
+  const snapshotAt = resultText(result, 'snapshotAt');
   if (backupId === undefined || snapshotAt === undefined) return undefined;
-  return { backupId, snapshotAt, location: text(result, 'location') ?? '', bytes: number(result, 'bytes') ?? 0, sha256: text(result, 'sha256') ?? '' };
+  return { backupId, snapshotAt, location: resultText(result, 'location') ?? '', bytes: resultNumber(result, 'bytes') ?? 0, sha256: resultText(result, 'sha256') ?? '' };
 }
 
 /** The record of a finished drill run. */

@@ -25,12 +25,10 @@ export interface FailoverDrillInput {
   runbookFiles?: ReadonlyMap<string, string>;
 }
 
-const UNFINISHED: readonly RunStatus[] = ['running', 'waiting-approval', 'paused', 'rolling-back'];
-
 function problemsOf(drill: FailoverRecord, shown: FailoverDrillPosture): string[] {
   const which = `last failover drill ${drill.runId} (environment ${shown.environment})`;
   const problems: string[] = [];
-  if (!UNFINISHED.includes(drill.status) && drill.status !== 'succeeded') problems.push(`${which} ${drill.status}${drill.outcome ? `: ${drill.outcome}` : ''}`);
+  if (drill.status === 'failed' || drill.status === 'aborted') problems.push(`${which} ${drill.status}${drill.outcome ? `: ${drill.outcome}` : ''}`);
   if (shown.verdict === 'missed' && shown.rtoMs !== undefined) problems.push(`${which} missed its RTO: measured ${formatMeasured(shown.rtoMs)} exceeds objective ${drill.objectives.rto}`);
   return problems;
 }

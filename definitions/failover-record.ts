@@ -1,5 +1,6 @@
 import type { Exposure, FailoverRecord, FailoverRunInput, FenceState, RunState, StepState } from '../workflows/definitions.ts';
 import { durationMs, formatMeasured } from './duration.ts';
+import { resultField, resultNumber, resultText } from './step-results.ts';
 import type { ActionStep } from './steps.ts';
 
 /**
@@ -18,19 +19,12 @@ import type { ActionStep } from './steps.ts';
  */
 export const IRREVERSIBLE_ACTIONS: readonly string[] = ['postgres.promote'];
 
-function field(result: unknown, name: string): unknown {
-  return result !== null && typeof result === 'object' ? (result as Record<string, unknown>)[name] : undefined;
-}
-
-const numberOrNull = (value: unknown) => (typeof value === 'number' ? value : null);
-const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
-
 /** The exposure a replication-lag step reported, if the result carries one. */
 export function readExposure(result: unknown): Exposure | undefined {
-  const exposure = field(result, 'exposure');
-  const source = field(exposure, 'source');
+  const exposure = resultField(result, 'exposure');
+  const source = resultField(exposure, 'source');
   if (source !== 'primary' && source !== 'standby') return undefined;
-  return { bytes: numberOrNull(field(exposure, 'bytes')), seconds: numberOrNull(field(exposure, 'seconds')), source };
+  return { bytes: resultNumber(exposure, 'bytes') ?? null, seconds: resultNumber(exposure, 'seconds') ?? null, source };
 }
 
 /** Why an exposure breaks the RPO objective, with both numbers; undefined when it does not. */
@@ -50,12 +44,12 @@ function recovery(input: FailoverRunInput, state: RunState): StepState | undefin
 
 function recoveredAt(step: StepState | undefined): string | undefined {
   if (step?.status !== 'succeeded') return undefined;
-  return text(field(step.result, 'passedAt')) ?? step.finishedAt;
+  return resultText(step.result, 'passedAt') ?? step.finishedAt;
 }
 
 function fenceState(state: RunState): FenceState {
   const fence = state.steps.find((step) => step.action === 'postgres.fence' && step.status === 'succeeded');
-  const reported = text(field(fence?.result, 'state'));
+  const reported = resultText(fence?.result, 'state');
   return reported === 'fenced' || reported === 'not-primary' || reported === 'unreachable' ? reported : 'not-run';
 }
 
@@ -104,7 +98,7 @@ export function failoverRecord(input: FailoverRunInput, state: RunState): Failov
     forced: input.force !== undefined && checks.some((check) => exposureProblem(check, spec.objectives.rpo)) ? { reason: input.force, by: state.requestedBy } : undefined,
     fenced: fenceState(state),
     promoted: promote?.status === 'succeeded'
-      ? { target: promoteTarget ?? '', timeline: numberOrNull(field(promote.result, 'timeline')) ?? undefined, at: text(field(promote.result, 'at')) }
+      ? { target: promoteTarget ?? '', timeline: resultNumber(promote.result, 'timeline'), at: resultText(promote.result, 'at') }
       : undefined,
     steps: [...state.steps, ...state.rollback].map((step) => ({
       id: step.id,

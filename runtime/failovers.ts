@@ -79,7 +79,7 @@ function withEnvironment(runbook: Runbook, environment: string): Runbook {
   try {
     return inEnvironment(runbook, environment);
   } catch (error) {
-    throw new UserError(`runbook ${runbook.metadata.name}: ${(error as Error).message}`);
+    throw new UserError(`runbook ${runbook.metadata.name}: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 

@@ -17,9 +17,9 @@ export interface ServerDeps {
   identity: IdentityStore;
   /**
    * Who holds which role (GOLIVE_ROLES and database grants): POST /api/failovers refuses anyone but
-   * an incident commander. Without it, the grants in golive's database alone.
+   * an incident commander.
    */
-  roles?: RoleDirectory;
+  roles: RoleDirectory;
   /** The server's runbooks: POST /api/runs starts them by name, posture reads them. */
   runbooksDir: string;
   client: Client;

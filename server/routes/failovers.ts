@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { listFailovers, readFailover, startFailover } from '../../runtime/failovers.ts';
-import { createRoleDirectory } from '../../runtime/roles.ts';
 import { FailoverListShape, FailoverRecordShape, StartedRun, strictBody } from '../api-schemas.ts';
 import { principalOf } from '../auth.ts';
 import type { ServerDeps } from '../deps.ts';
@@ -23,7 +22,7 @@ const StartFailoverBody = strictBody({
 
 /** Failovers and failover drills: started by an incident commander, recorded live while they run. */
 export function failoverRoutes(deps: ServerDeps): FastifyPluginAsyncZod {
-  const roles = deps.roles ?? createRoleDirectory({}, deps.identity, deps.logger);
+  const { roles } = deps;
   return async (app) => {
     app.post('/api/failovers', {
       schema: {

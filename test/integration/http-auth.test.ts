@@ -10,6 +10,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { z } from 'zod';
+import { createRoleDirectory } from '../../runtime/roles.ts';
 import { startHttpServer, type HttpServer } from '../../server/http.ts';
 import type { OidcSettings } from '../../server/oidc.ts';
 import { createPgIdentityStore, type IdentityStore } from '../../store/identity.ts';
@@ -37,7 +38,7 @@ const operator = { name: 'olga', channel: 'cli' as const };
 
 async function serve(settings?: OidcSettings): Promise<HttpServer> {
   const started = await startHttpServer(
-    { store: createPgRunStore(pool), protection: createPgProtectionStore(pool), identity, runbooksDir, client: new Client({ connection }), pool, taskQueue: uniqueId('http-auth'), oidc: settings },
+    { store: createPgRunStore(pool), protection: createPgProtectionStore(pool), identity, roles: createRoleDirectory({}, identity), runbooksDir, client: new Client({ connection }), pool, taskQueue: uniqueId('http-auth'), oidc: settings },
     { host: '127.0.0.1', port: 0, logger },
   );
   servers.push(started);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRoleDirectory } from '../../runtime/roles.ts';
 import { startHttpServer, type HttpServer } from '../../server/http.ts';
 import { createPgIdentityStore, type IdentityStore } from '../../store/identity.ts';
 import { createPgProtectionStore } from '../../store/protection.ts';
@@ -27,7 +28,7 @@ const logger = pino({ level: 'silent' });
 
 async function serve(taskQueue: string): Promise<HttpServer> {
   const started = await startHttpServer(
-    { store: harness.store, protection: createPgProtectionStore(harness.pool), identity, runbooksDir, client: harness.client, pool: harness.pool, taskQueue },
+    { store: harness.store, protection: createPgProtectionStore(harness.pool), identity, roles: createRoleDirectory({}, identity), runbooksDir, client: harness.client, pool: harness.pool, taskQueue },
     { host: '127.0.0.1', port: 0, logger },
   );
   servers.push(started);

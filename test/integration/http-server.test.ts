@@ -5,6 +5,7 @@ import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createRoleDirectory } from '../../runtime/roles.ts';
 import { startHttpServer, type HttpServer } from '../../server/http.ts';
 import type { ServerDeps } from '../../server/deps.ts';
 import { upsertFailover } from '../../store/failovers.ts';
@@ -51,7 +52,7 @@ const DRILLS = [
 ];
 
 async function serve(deps: Partial<Omit<ServerDeps, 'registry'>> = {}): Promise<HttpServer> {
-  const started = await startHttpServer({ store, protection, identity, runbooksDir, client, pool, taskQueue: 'golive-http-server-test', ...deps }, { host: '127.0.0.1', port: 0, logger });
+  const started = await startHttpServer({ store, protection, identity, roles: createRoleDirectory({}, identity), runbooksDir, client, pool, taskQueue: 'golive-http-server-test', ...deps }, { host: '127.0.0.1', port: 0, logger });
   servers.push(started);
   return started;
 }

@@ -6,6 +6,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { z } from 'zod';
+import { createRoleDirectory } from '../../runtime/roles.ts';
 import { DrillListShape, ErrorBody, RunListShape, RunStateShape, TimelineShape } from '../../server/api-schemas.ts';
 import { startHttpServer, type HttpServer } from '../../server/http.ts';
 import { createPgIdentityStore, type IdentityStore } from '../../store/identity.ts';
@@ -59,7 +60,7 @@ beforeAll(async () => {
   connection = await Connection.connect({ address: inject('temporalAddress') });
   client = new Client({ connection });
   server = await startHttpServer(
-    { store, protection: createPgProtectionStore(pool), identity, runbooksDir, client, pool, taskQueue },
+    { store, protection: createPgProtectionStore(pool), identity, roles: createRoleDirectory({}, identity), runbooksDir, client, pool, taskQueue },
     { host: '127.0.0.1', port: 0, logger: pino({ level: 'silent' }) },
   );
 });
