@@ -1,4 +1,6 @@
+import type { ServicePosture } from '../definitions/posture.ts';
 import type { BackupCatalog } from '../store/protection.ts';
+import type { FlagProvider } from './flags/provider.ts';
 import type { Target } from '../definitions/targets.ts';
 import type { TargetEnvPolicy } from '../definitions/target-env.ts';
 
@@ -32,4 +34,8 @@ export interface ActionDeps {
   nginxBin?: string;
   /** golive's own record of backups taken and pruned (Postgres); absent in tests of actions alone. */
   backups?: BackupCatalog;
+  /** golive's built-in feature flags (Postgres); absent where the worker has no store (tests of actions alone). */
+  flags?: FlagProvider;
+  /** golive's own records, judged by the same rules as `golive posture`: what golive.dr-evidence reads. */
+  posture?: (now: Date) => Promise<ServicePosture[]>;
 }

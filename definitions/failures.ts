@@ -33,7 +33,10 @@ export type FailureType =
   | 'NotConfirmed'
   | 'NotInService'
   | 'Conflict'
-  | 'FenceFailed';
+  | 'FenceFailed'
+  | 'NotImplemented'
+  | 'FlagFailed'
+  | 'EvidenceMissing';
 
 /** A failure that retrying cannot fix: the step fails at once with this message. */
 export function businessFailure(message: string, type: FailureType, cause?: unknown): ApplicationFailure {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseDuration, formatDuration } from './duration.ts';
 import { identifier, nonEmpty, objectiveDuration, positiveDuration } from './fields.ts';
 import { ROLES } from './roles.ts';
 import { approvalGate, checkActionStep, checkReferences, StepInput } from './steps.ts';
@@ -56,6 +57,8 @@ const checkItem = z
     title: nonEmpty,
     owner: nonEmpty,
     verification: z.enum(['automatic', 'sign-off']),
+    /** The gate passes only when every required item passes or is waived; an optional item is reported, never blocking. */
+    required: z.boolean().default(true),
     description: z.string().optional(),
     check: StepInput.optional(),
     approvers: z.array(z.enum(ROLES)).min(1).optional(),
@@ -97,6 +100,37 @@ export const ChecklistSchema = z
 
 export type Checklist = z.output<typeof ChecklistSchema>;
 
+/** The most guard evaluations one rollout may plan: each is a few events in the run's Temporal history, which is bounded. */
+export const MAX_GUARD_EVALUATIONS = 2_500;
+
+export const GuardSchema = z.strictObject({
+  name: identifier,
+  target: identifier,
+  query: nonEmpty,
+  /** Breached when the value is above max or below min. */
+  max: z.number().optional(),
+  min: z.number().optional(),
+  /** How often the query runs while users are exposed (bakes, approvals, holds). */
+  interval: positiveDuration.default('1m'),
+  /** Consecutive breaches that roll the flag back. */
+  failureLimit: z.number().int().min(1).max(100).default(3),
+  /** Consecutive answers without data (or without an answer) that hold the rollout for a person to judge. */
+  inconclusiveLimit: z.number().int().min(1).max(100).default(5),
+});
+export type Guard = z.output<typeof GuardSchema>;
+
+export const RolloutPhaseSchema = z.strictObject({
+  percent: z.number().int().min(1).max(100),
+  bake: positiveDuration.default('10m'),
+  /** Ask before this phase's percentage is set. */
+  approval: approvalGate
+    .extend({
+      /** What a gate nobody decides by its timeout does: roll back (the default) or go on. */
+      onTimeout: z.enum(['rollback', 'promote']).default('rollback'),
+    })
+    .optional(),
+});
+
 export const RolloutPlanSchema = z
   .strictObject({
     ...header('RolloutPlan'),
@@ -110,26 +144,10 @@ export const RolloutPlanSchema = z
         environment: nonEmpty.default('production'),
       }),
       targets: z.record(identifier, TargetSchema).default({}),
-      phases: z
-        .array(
-          z.strictObject({
-            percent: z.number().int().min(1).max(100),
-            bake: positiveDuration.default('10m'),
-            approval: approvalGate.optional(),
-          }),
-        )
-        .min(1),
-      guards: z
-        .array(
-          z.strictObject({
-            name: identifier,
-            target: identifier,
-            query: nonEmpty,
-            max: z.number().optional(),
-            min: z.number().optional(),
-          }),
-        )
-        .default([]),
+      phases: z.array(RolloutPhaseSchema).min(1),
+      guards: z.array(GuardSchema).default([]),
+      /** Where a breach or a rollback control leaves the flag: off (0), or the phase before the current one. */
+      rollbackTo: z.enum(['zero', 'previous']).default('zero'),
     }),
   })
   .superRefine((plan, ctx) => {
@@ -155,7 +173,24 @@ export const RolloutPlanSchema = z
         ctx.addIssue({ code: 'custom', path: at, message: 'a guard needs max or min' });
       }
     });
+    checkGuardBudget(plan.spec.phases, plan.spec.guards, ctx);
   });
+
+/** A plan whose bakes would run its guards more often than a run's history holds is refused with the interval that fits. */
+function checkGuardBudget(phases: Array<{ bake: string }>, guards: Guard[], ctx: z.RefinementCtx): void {
+  const bakeMs = phases.reduce((sum, phase) => sum + (parseDuration(phase.bake) ?? 0), 0);
+  guards.forEach((guard, index) => {
+    const evaluations = Math.ceil(bakeMs / (parseDuration(guard.interval) ?? Infinity));
+    if (evaluations > MAX_GUARD_EVALUATIONS) {
+      const fits = formatDuration(Math.ceil(bakeMs / MAX_GUARD_EVALUATIONS / 60_000) * 60_000);
+      ctx.addIssue({
+        code: 'custom',
+        path: ['spec', 'guards', index, 'interval'],
+        message: `every ${guard.interval} over ${formatDuration(bakeMs)} of bakes is ${evaluations} evaluations, more than ${MAX_GUARD_EVALUATIONS} a rollout holds: use interval ${fits} or longer`,
+      });
+    }
+  });
+}
 
 export type RolloutPlan = z.output<typeof RolloutPlanSchema>;
 

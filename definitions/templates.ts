@@ -1,6 +1,6 @@
 /**
  * Placeholders in a step's `with` values, filled in by the workflow just before the step runs:
- *   {{run.id}} {{run.requestedBy}} {{step.id}} {{idempotencyKey}} {{steps.STEP.PATH}}
+ *   {{run.id}} {{run.requestedBy}} {{run.service}} {{step.id}} {{idempotencyKey}} {{steps.STEP.PATH}}
  * `steps.STEP.PATH` reads the result of an earlier step. Environment variables are not
  * placeholders: only targets name them, as ${NAME}, and only the worker resolves them.
  */
@@ -9,7 +9,7 @@ import { valueAt } from './assertions.ts';
 const PLACEHOLDER = /\{\{\s*([\w.-]+)\s*\}\}/g;
 
 export interface TemplateContext {
-  run: { id: string; requestedBy: string };
+  run: { id: string; requestedBy: string; service: string };
   step: { id: string };
   idempotencyKey: string;
   steps: Record<string, unknown>;
@@ -25,10 +25,10 @@ export function placeholders(value: unknown): string[] {
 
 /** Why a placeholder name is not usable in a step, or undefined when it is. */
 export function placeholderProblem(name: string, earlierSteps: ReadonlySet<string>): string | undefined {
-  if (['run.id', 'run.requestedBy', 'step.id', 'idempotencyKey'].includes(name)) return undefined;
+  if (['run.id', 'run.requestedBy', 'run.service', 'step.id', 'idempotencyKey'].includes(name)) return undefined;
   const [head, stepId] = name.split('.');
   if (head !== 'steps' || !stepId) {
-    return `unknown placeholder {{${name}}} (use run.id, run.requestedBy, step.id, idempotencyKey or steps.STEP.PATH)`;
+    return `unknown placeholder {{${name}}} (use run.id, run.requestedBy, run.service, step.id, idempotencyKey or steps.STEP.PATH)`;
   }
   return earlierSteps.has(stepId) ? undefined : `{{${name}}} names step "${stepId}", which does not run before this step`;
 }

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { AuditEvent, ProjectionBatch, RunState, RunStatus } from '../workflows/definitions.ts';
 import { upsertFailover } from './failovers.ts';
+import { upsertChecklistRun, upsertRollout } from './run-records.ts';
 import { inTransaction } from './transaction.ts';
 
 export interface RunSummary {
@@ -94,6 +95,8 @@ export function createPgRunStore(pool: pg.Pool, drills?: DrillWriter): RunStore 
           await drills.recordDrill(batch.drill, client);
         }
         if (batch.failover) await upsertFailover(client, batch.failover);
+        if (batch.rollout) await upsertRollout(client, batch.rollout);
+        if (batch.checklist) await upsertChecklistRun(client, batch.checklist);
       });
     },
 

@@ -5,9 +5,15 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { Role } from '../definitions/roles.ts';
 import type { Runbook } from '../definitions/schema.ts';
+import type { ChecklistRecord } from './checklist-definitions.ts';
+import { waiveUpdate } from './checklist-definitions.ts';
 import type { FAILOVER_WORKFLOW, FailoverRecord, FailoverRunInput } from './failover-definitions.ts';
+import type { RolloutRecord } from './rollout-definitions.ts';
+import { promoteUpdate, rollbackUpdate } from './rollout-definitions.ts';
 
 export * from './failover-definitions.ts';
+export * from './checklist-definitions.ts';
+export * from './rollout-definitions.ts';
 
 export const RUNBOOK_WORKFLOW = 'runbookWorkflow';
 
@@ -144,7 +150,15 @@ export const CONTROLS = {
   resume: resumeUpdate,
   skip: skipUpdate,
   abort: abortUpdate,
+  /** Rollouts: end the current bake now. */
+  promote: promoteUpdate,
+  /** Rollouts: roll the flag back as the plan says and end. */
+  rollback: rollbackUpdate,
+  /** Checklist runs: accept a failed or open item, with a reason (release managers). */
+  waive: waiveUpdate,
 } as const;
+/** Controls that only some kinds of run take; a run of another kind is told which. */
+export const CONTROL_KINDS: Partial<Record<ControlName, readonly RunKind[]>> = { promote: ['rollout'], rollback: ['rollout'], waive: ['checklist'] };
 export type ControlName = keyof typeof CONTROLS;
 
 /** One audit event, written by the workflow through the recordEvent activity. */
@@ -171,7 +185,7 @@ export interface ApprovalDecision {
 }
 
 /** What kind of work a run is; `golive runs` shows it, and the runs table stores it. */
-export type RunKind = 'runbook' | 'backup' | 'drill' | 'failover';
+export type RunKind = 'runbook' | 'backup' | 'drill' | 'failover' | 'rollout' | 'checklist';
 
 /**
  * One write of a run's audit trail to golive's Postgres: the events not yet written, in seq
@@ -188,6 +202,10 @@ export interface ProjectionBatch {
   drill?: DrillRecord;
   /** A failover's record as it stands now: written with every batch, so `failover status` follows it live. */
   failover?: FailoverRecord;
+  /** A rollout's record as it stands now (guards, phase, percentage), written with every batch. */
+  rollout?: RolloutRecord;
+  /** A checklist run's record as it stands now (items and their evidence), written with every batch. */
+  checklist?: ChecklistRecord;
 }
 
 /** Writes what a finished run could not write itself because golive's Postgres did not answer. */

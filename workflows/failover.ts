@@ -15,7 +15,7 @@ export async function failoverWorkflow(input: FailoverRunInput): Promise<Failove
   const run = new RunbookRun(input, workflowInfo().workflowId, {
     kind: 'failover',
     requiredRole: 'incident-commander',
-    failover: (current) => failoverRecord(input, current.state),
+    records: (current) => ({ failover: failoverRecord(input, current.state) }),
   });
   registerControls(run);
   await run.execute();

@@ -2,11 +2,14 @@ import { condition, log, ParentClosePolicy, proxyActivities, startChild, workflo
 import type { createActivities } from '../activities/index.ts';
 import {
   AUDIT_CATCH_UP_WORKFLOW,
-  type ApprovalDecision, type AuditCatchUpInput, type ProjectionProgress, type AuditEvent, type DrillRecord, type FailoverRecord, type ProjectionBatch, type RunKind, type RunState,
+  type ApprovalDecision, type AuditCatchUpInput, type ProjectionProgress, type AuditEvent, type DrillRecord, type ProjectionBatch, type RunKind, type RunState,
 } from './definitions.ts';
 import { PRESETS } from './presets.ts';
 
 type Activities = ReturnType<typeof createActivities>;
+
+/** A kind's own record (a failover's, a rollout's, a checklist run's), sent as it stands with every batch. */
+export type RunRecords = Partial<Pick<ProjectionBatch, 'failover' | 'rollout' | 'checklist'>>;
 const { projectRun } = proxyActivities<Activities>(PRESETS.projection);
 
 /**
@@ -24,7 +27,7 @@ export class AuditProjection {
   private pumping = false;
   private broken?: string;
 
-  constructor(private readonly run: () => { kind: RunKind; state: RunState; failover?: FailoverRecord }) {}
+  constructor(private readonly run: () => { kind: RunKind; state: RunState } & RunRecords) {}
 
   progress(): ProjectionProgress {
     return { recorded: this.events.length, written: this.written.events, broken: this.broken };
@@ -55,8 +58,8 @@ export class AuditProjection {
   }
 
   private batch(): ProjectionBatch {
-    const { kind, state, failover } = JSON.parse(JSON.stringify(this.run())) as ProjectionBatch['run'] & Pick<ProjectionBatch, 'failover'>;
-    return { execution: workflowInfo().runId, run: { kind, state }, failover, ...this.pending() };
+    const { kind, state, ...records } = JSON.parse(JSON.stringify(this.run())) as ProjectionBatch['run'] & RunRecords;
+    return { execution: workflowInfo().runId, run: { kind, state }, ...records, ...this.pending() };
   }
 
   private async pump(): Promise<void> {

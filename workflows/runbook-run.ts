@@ -1,13 +1,13 @@
 import { CancellationScope, condition, isCancellation } from '@temporalio/workflow';
 import { IRREVERSIBLE_ACTIONS } from '../definitions/failover-record.ts';
 import type { Role } from '../definitions/roles.ts';
-import type { Runbook, Step } from '../definitions/schema.ts';
+import type { ApprovalStep, Runbook, Step } from '../definitions/schema.ts';
 import {
   FINISHED,
-  type ApprovalDecision, type Channel, type ControlRequest, type FailoverRecord, type RunbookRunInput, type RunKind, type RunState, type RunStatus, type StepState,
+  type ApprovalDecision, type Channel, type ControlRequest, type RunbookRunInput, type RunKind, type RunState, type RunStatus, type StepState,
 } from './definitions.ts';
 import { describeFailure, interruptedDetails, StepFailure } from './failures.ts';
-import { AuditProjection } from './projection.ts';
+import { AuditProjection, type RunRecords } from './projection.ts';
 import { withheldRollback } from './withheld.ts';
 import { awaitApproval, awaitPause, initialState, performAction, preflightRun, startDetail, type Phase } from './step-kinds.ts';
 
@@ -21,8 +21,17 @@ export interface RunOptions {
   verdict?: (state: RunState) => string | undefined;
   /** A role the requester must hold when the run starts (checked on the worker in pre-flight). */
   requiredRole?: Role;
-  /** The failover record as the run stands now, sent with every audit batch. */
-  failover?: (run: RunbookRun) => FailoverRecord;
+  /** The kind's own record as the run stands now (a failover's, a rollout's), sent with every audit batch. */
+  records?: (run: RunbookRun) => RunRecords;
+  /** What a gate nobody decided by its timeout does: fail the run (the default) or go on as if approved. */
+  onGateTimeout?: (step: ApprovalStep) => 'fail' | 'approve';
+  /**
+   * Which of the compensations due run, given in the order they would run (newest first): all of
+   * them by default; a rollout back to the previous phase runs only the newest.
+   */
+  selectRollback?: (compensations: Step[], cause: 'failed' | 'aborted') => Step[];
+  /** Work before the first step, after pre-flight (a rollout's checklist gate); a returned reason fails the run. */
+  before?: (run: RunbookRun) => Promise<string | undefined>;
 }
 /** `maybeApplied`: the step was stopped while its action ran; its compensation must run. */
 type Outcome = { kind: 'succeeded' | 'skipped' | 'aborted'; maybeApplied?: boolean } | { kind: 'failed'; reason: string };
@@ -84,7 +93,7 @@ export class RunbookRun {
       rollback: [],
       pauses: [],
     };
-    this.projection = new AuditProjection(() => ({ kind: this.options.kind, state: this.state, failover: this.options.failover?.(this) }));
+    this.projection = new AuditProjection(() => ({ kind: this.options.kind, state: this.state, ...this.options.records?.(this) }));
   }
 
   get finished(): boolean {

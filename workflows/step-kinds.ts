@@ -30,7 +30,7 @@ export async function performAction(run: RunbookRun, step: ActionStep, phase: Ph
     target: step.target === undefined ? undefined : { name: step.target, spec: targets[step.target]! },
     targets: Object.fromEntries(step.targetRefs.map((name) => [name, targets[name]!])),
     with: render(step.with, {
-      run: { id: run.state.runId, requestedBy: run.state.requestedBy },
+      run: { id: run.state.runId, requestedBy: run.state.requestedBy, service: run.state.service },
       step: { id: step.id },
       idempotencyKey,
       steps: run.results,

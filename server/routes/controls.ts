@@ -14,6 +14,9 @@ const SUMMARIES: Record<ControlName, string> = {
   resume: 'Resume a paused run, or end a pause step early',
   skip: 'Skip the current step, or the one named in step',
   abort: 'Stop the run and roll back what it changed',
+  promote: 'End the current bake of a rollout now (its next phase still waits for its approval)',
+  rollback: 'Roll a rollout\'s flag back as its plan says and end it',
+  waive: 'Accept a failed or open checklist item, with the reason in comment (release managers, not the requester)',
 };
 
 const ControlParams = z.object({ id: z.string().min(1).describe('run id') });
