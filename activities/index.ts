@@ -3,8 +3,9 @@ import type { Role, RoleDirectory } from '../definitions/roles.ts';
 import { resolveTarget } from '../definitions/targets.ts';
 import { DrillNotRecorded, type DrillNotice } from '../store/protection.ts';
 import { AuditConflict, type RunStore } from '../store/runs.ts';
-import type { DrillRecord, PreflightInput, ProjectionBatch } from '../workflows/definitions.ts';
+import type { DrillRecord, PreflightInput, ProjectionBatch, RolloutRecord } from '../workflows/definitions.ts';
 import { createActionActivities } from './catalog.ts';
+import { evaluateGuards, type GuardQuery, type GuardValue } from './prometheus/guards.ts';
 import type { ActionDeps } from './types.ts';
 
 export interface ActivityDeps {
@@ -19,7 +20,7 @@ export interface ActivityDeps {
     noticed(runId: string, notice: DrillNotice): Promise<void>;
   };
   /** Where drill results are announced: Slack when configured, else the log. */
-  notifier: { drillFinished(record: DrillRecord): Promise<DrillNotice> };
+  notifier: { drillFinished(record: DrillRecord): Promise<DrillNotice>; rolloutRolledBack(record: RolloutRecord): Promise<void> };
 }
 
 /** Every activity the worker registers: one per catalog action, plus the runs' own bookkeeping. */
@@ -34,6 +35,14 @@ export function createActivities(deps: ActivityDeps) {
         if (error instanceof AuditConflict) throw businessFailure(error.message, 'AuditConflict', error);
         throw error;
       }
+    },
+    /** A rollout's guards, once each: values or why there is none (never a failure: no answer is inconclusive). */
+    async evaluateGuards(input: { runId: string; guards: GuardQuery[] }): Promise<GuardValue[]> {
+      return evaluateGuards(deps.actions, input.runId, input.guards);
+    },
+    /** Tells the service's people that a rollout's flag was rolled back. */
+    async notifyRollout(record: RolloutRecord): Promise<void> {
+      await deps.notifier.rolloutRolledBack(record);
     },
     /** The roles `user` holds now, by the worker's configuration; never the caller's word. */
     async lookupRoles(user: string): Promise<Role[]> {

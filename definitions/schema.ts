@@ -51,6 +51,14 @@ export const RunbookSchema = z
 
 export type Runbook = z.output<typeof RunbookSchema>;
 
+/**
+ * What the run engine executes: a runbook, or steps compiled from another definition (a rollout
+ * plan), which has no DR strategy or objectives of its own.
+ */
+export type RunPlan = Omit<Runbook, 'spec'> & {
+  spec: Omit<Runbook['spec'], 'strategy' | 'objectives'> & { strategy: Strategy | 'rollout'; objectives?: Runbook['spec']['objectives'] };
+};
+
 const checkItem = z
   .strictObject({
     id: identifier,

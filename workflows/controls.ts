@@ -17,29 +17,29 @@ const { lookupRoles } = proxyActivities<Activities>(PRESETS.roleLookup);
 const CONTROL_ROLES: readonly Role[] = ['release-manager', 'incident-commander'];
 
 /** The run's state does not allow the control (finished, decided, closed, expired). */
-const refuse = (message: string): never => {
+export const refuse = (message: string): never => {
   throw ApplicationFailure.create({ message, type: 'ControlRefused', nonRetryable: true });
 };
 
 /** The actor may not do this (four-eyes, roles). */
-const forbid = (message: string): never => {
+export const forbid = (message: string): never => {
   throw ApplicationFailure.create({ message, type: 'NotAllowed', nonRetryable: true });
 };
 
-const holds = (held: readonly Role[]) => held.join(', ') || 'no role';
+export const holds = (held: readonly Role[]) => held.join(', ') || 'no role';
 
 /** A control whose sender stopped waiting has been reported as failed: applying it now would contradict that. */
-function requireFresh(request: ControlRequest): void {
+export function requireFresh(request: ControlRequest): void {
   if (request.expiresAt !== undefined && Date.parse(request.expiresAt) < Date.now()) {
     refuse(`this control reached the run at ${new Date().toISOString()}, after its sender stopped waiting (${request.expiresAt}); it was not applied, send it again`);
   }
 }
 
-function requireOpen(run: RunbookRun, verb: string): void {
+export function requireOpen(run: RunbookRun, verb: string): void {
   if (run.finished) refuse(`cannot ${verb} run ${run.state.runId}: it already finished (${run.state.status})`);
 }
 
-function requireController(run: RunbookRun, request: ControlRequest, held: readonly Role[], verb: string): void {
+export function requireController(run: RunbookRun, request: ControlRequest, held: readonly Role[], verb: string): void {
   if (request.actor === run.state.requestedBy || held.some((role) => CONTROL_ROLES.includes(role))) return;
   forbid(`${request.actor} cannot ${verb} run ${run.state.runId}: only its requester (${run.state.requestedBy}) or a ${CONTROL_ROLES.join(' or ')} may (${request.actor} holds ${holds(held)})`);
 }
@@ -81,8 +81,8 @@ function requireApprover(run: RunbookRun, request: ControlRequest, step: Approva
  * them, then `apply`. Nothing changes unless all three pass; until then the run holds its next
  * side effect.
  */
-function control<T>(
-  run: RunbookRun,
+export function control<T>(
+  run: Pick<RunbookRun, 'judging'>,
   check: (request: ControlRequest) => T,
   authorize: (request: ControlRequest, held: Role[], checked: T) => void,
   apply: (request: ControlRequest, checked: T) => string,
@@ -102,7 +102,7 @@ function control<T>(
   };
 }
 
-async function rolesOf(actor: string): Promise<Role[]> {
+export async function rolesOf(actor: string): Promise<Role[]> {
   try {
     return await lookupRoles(actor);
   } catch (error) {

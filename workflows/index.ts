@@ -4,3 +4,5 @@ export { drillWorkflow } from './drill.ts';
 export { auditCatchUpWorkflow } from './audit-catch-up.ts';
 export { scheduledRunWorkflow } from './scheduled-run.ts';
 export { failoverWorkflow } from './failover.ts';
+export { checklistWorkflow } from './checklist.ts';
+export { rolloutWorkflow } from './rollout.ts';

@@ -39,6 +39,14 @@ export const PRESETS = {
     startToCloseTimeout: '4m',
     retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: 5 },
   } satisfies ActivityOptions,
+  /**
+   * One evaluation of a rollout's guards: a single quick attempt. A missing answer is inconclusive
+   * and the next tick asks again; retrying here would only delay the verdict.
+   */
+  guards: {
+    startToCloseTimeout: '20s',
+    retry: { maximumAttempts: 1 },
+  } satisfies ActivityOptions,
   /** An action step unless the runbook says otherwise. */
   action: { timeoutMs: 5 * 60_000, retries: 2 },
   actionRetry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },

@@ -3,7 +3,7 @@
  * its guards are watched, and asks for approval where the plan says. Clients import these shapes
  * through definitions.ts.
  */
-import { defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { Checklist, RolloutPlan } from '../definitions/schema.ts';
 import type { Channel, ControlRequest, StepState } from './definitions.ts';
 
@@ -78,3 +78,6 @@ export interface RolloutRecord {
 export const promoteUpdate = defineUpdate<string, [ControlRequest]>('promote');
 /** Rolls the flag back as the plan says (to 0, or to the previous phase) and ends the rollout. */
 export const rollbackUpdate = defineUpdate<string, [ControlRequest]>('rollback');
+
+/** The rollout's record as it stands, live (guard readings change between audit events). */
+export const rolloutQuery = defineQuery<RolloutRecord>('rollout');

@@ -1,7 +1,7 @@
 import { CancellationScope, condition, isCancellation } from '@temporalio/workflow';
 import { IRREVERSIBLE_ACTIONS } from '../definitions/failover-record.ts';
 import type { Role } from '../definitions/roles.ts';
-import type { ApprovalStep, Runbook, Step } from '../definitions/schema.ts';
+import type { ApprovalStep, RunPlan, Step } from '../definitions/schema.ts';
 import {
   FINISHED,
   type ApprovalDecision, type Channel, type ControlRequest, type RunbookRunInput, type RunKind, type RunState, type RunStatus, type StepState,
@@ -57,7 +57,7 @@ interface RecordOptions {
  */
 export class RunbookRun {
   readonly state: RunState;
-  readonly runbook: Runbook;
+  readonly runbook: RunPlan;
   /** control: decisions on approval gates, by step id. */
   readonly decisions = new Map<string, ApprovalDecision>();
   /** Gates that closed without a decision, and why: a late approval is refused, not acknowledged. */
@@ -77,7 +77,10 @@ export class RunbookRun {
   /** The irreversible step (a promotion) that may have applied its change: from then on nothing is rolled back. */
   pointOfNoReturn?: string;
 
-  constructor(readonly input: RunbookRunInput, runId: string, readonly options: RunOptions = { kind: 'runbook' }) {
+  /** control: set when the run must stop as failed and roll back (a guard breach, a rollback control). */
+  failRequest?: { reason: string; actor: string };
+
+  constructor(readonly input: Omit<RunbookRunInput, 'runbook'> & { runbook: RunPlan }, runId: string, readonly options: RunOptions = { kind: 'runbook' }) {
     this.runbook = input.runbook;
     const { metadata, spec } = input.runbook;
     this.state = {
@@ -143,9 +146,10 @@ export class RunbookRun {
     let failure: string | undefined;
     try {
       failure = await preflightRun(this);
+      if (failure === undefined && this.options.before) failure = await this.options.before(this);
       for (const step of failure === undefined ? spec.steps : []) {
         await this.beforeSideEffect();
-        if (this.abortRequest) break;
+        if (this.abortRequest || this.failRequest) break;
         const outcome = await this.runStep(step, 'steps');
         const applied = outcome.kind === 'succeeded' || (outcome.kind !== 'failed' && outcome.maybeApplied);
         if (applied) compensations.push(...spec.rollback.filter((undo) => undo.compensates === step.id));
@@ -154,6 +158,7 @@ export class RunbookRun {
         if (outcome.kind === 'failed') failure = `step ${step.id} failed: ${outcome.reason}`;
         if (outcome.kind === 'failed' || outcome.kind === 'aborted') break;
       }
+      if (this.failRequest && !this.abortRequest) failure = this.failRequest.reason;
     } catch (error) {
       if (!isCancellation(error)) throw error;
       this.abortRequest ??= { actor: 'temporal', channel: 'cli', comment: 'the workflow was cancelled' };
@@ -163,17 +168,19 @@ export class RunbookRun {
       this.record('run.verdict', { detail: { reason: verdict } });
       failure = verdict;
     }
-    await CancellationScope.nonCancellable(() => this.finish(failure, verdict === undefined ? compensations.reverse() : []));
+    const due = verdict === undefined ? compensations.reverse() : [];
+    const select = this.options.selectRollback;
+    await CancellationScope.nonCancellable(() => this.finish(failure, select && due.length > 0 ? select(due, this.abortRequest ? 'aborted' : 'failed') : due));
   }
 
   /** Controls being judged land first; a paused run waits here. */
   private async beforeSideEffect(): Promise<void> {
     await condition(() => this.pendingControls === 0);
-    if (this.state.paused && !this.abortRequest) {
+    if (this.state.paused && !this.abortRequest && !this.failRequest) {
       this.state.status = 'paused';
       const span = { from: now() };
       this.state.pauses.push(span);
-      await condition(() => !this.state.paused || this.abortRequest !== undefined);
+      await condition(() => !this.state.paused || this.abortRequest !== undefined || this.failRequest !== undefined);
       Object.assign(span, { to: now() });
       this.state.status = 'running';
       await condition(() => this.pendingControls === 0);
@@ -251,6 +258,7 @@ export class RunbookRun {
       if (known !== undefined) this.results[step.id] = known;
       const skip = this.skipRequests.get(step.id);
       if (skip) return this.markSkipped(step, stepState, skip, step.kind === 'action');
+      if (this.failRequest && !this.abortRequest) return this.stoppedBy(step, stepState, this.failRequest);
       this.abortRequest ??= { actor: 'temporal', channel: 'cli', comment: 'the workflow was cancelled' };
       const { actor } = this.abortRequest;
       if (step.kind === 'action') {
@@ -266,6 +274,32 @@ export class RunbookRun {
     this.close(stepState, 'failed', { error: reason });
     if (!(error instanceof StepFailure && error.recorded)) this.record('step.failed', { stepId: step.id, detail: { error: reason } });
     return { kind: 'failed', reason };
+  }
+
+  /** A step stopped because the run must fail now (failNow): an action may have applied its change, so its compensation runs. */
+  private stoppedBy(step: Step, stepState: StepState, request: { reason: string; actor: string }): Outcome {
+    const applied = step.kind === 'action';
+    this.close(stepState, applied ? 'interrupted' : 'failed', { error: `stopped: ${request.reason}` });
+    this.record('step.interrupted', { stepId: step.id, actor: request.actor, detail: { reason: request.reason, maybeApplied: applied } });
+    return { kind: 'aborted', maybeApplied: applied };
+  }
+
+  /** Stops the run as failed with `reason`; what it changed is rolled back (as options.selectRollback says). */
+  failNow(reason: string, actor = 'golive'): void {
+    if (this.finished || this.failRequest || this.abortRequest) return;
+    this.failRequest = { reason, actor };
+    this.interruptCurrentStep();
+  }
+
+  /** Runs `work` as the current step's cancellable scope, so an abort or failNow interrupts it (a rollout's gate). */
+  async asCurrentStep<T>(work: () => Promise<T>): Promise<T> {
+    const scope = new CancellationScope();
+    this.stepScope = scope;
+    try {
+      return await scope.run(work);
+    } finally {
+      this.stepScope = undefined;
+    }
   }
 
   private markSkipped(step: Step, stepState: StepState, request: ControlRequest, whileRunning = false): Outcome {

@@ -6,6 +6,7 @@ import { durationMs } from '../definitions/duration.ts';
 import type { ActionStep, ApprovalStep, PauseStep, Step } from '../definitions/schema.ts';
 import { exposureProblem, readExposure } from '../definitions/failover-record.ts';
 import { render } from '../definitions/templates.ts';
+import type { Target } from '../definitions/targets.ts';
 import type { StepState } from './definitions.ts';
 import { describeFailure, StepFailure } from './failures.ts';
 import { actionOptions, PRESETS } from './presets.ts';
@@ -19,23 +20,31 @@ export type Phase = StepState['phase'];
 
 const now = () => new Date().toISOString();
 
-/** Runs an action step's activity with its placeholders filled in, then checks its assertions. */
-export async function performAction(run: RunbookRun, step: ActionStep, phase: Phase): Promise<unknown> {
-  const { targets } = run.runbook.spec;
-  const idempotencyKey = `${run.state.runId}:${step.id}`;
-  const request: ActionRequest = {
-    runId: run.state.runId,
+/** What an action step's activity is sent: its targets as written (resolved on the worker) and `with` with placeholders filled in. */
+export function actionRequest(
+  step: ActionStep,
+  run: { runId: string; requestedBy: string; service: string; targets: Record<string, Target>; results: Record<string, unknown> },
+): ActionRequest {
+  const idempotencyKey = `${run.runId}:${step.id}`;
+  return {
+    runId: run.runId,
     stepId: step.id,
     idempotencyKey,
-    target: step.target === undefined ? undefined : { name: step.target, spec: targets[step.target]! },
-    targets: Object.fromEntries(step.targetRefs.map((name) => [name, targets[name]!])),
+    target: step.target === undefined ? undefined : { name: step.target, spec: run.targets[step.target]! },
+    targets: Object.fromEntries(step.targetRefs.map((name) => [name, run.targets[name]!])),
     with: render(step.with, {
-      run: { id: run.state.runId, requestedBy: run.state.requestedBy, service: run.state.service },
+      run: { id: run.runId, requestedBy: run.requestedBy, service: run.service },
       step: { id: step.id },
       idempotencyKey,
       steps: run.results,
     }),
   };
+}
+
+/** Runs an action step's activity with its placeholders filled in, then checks its assertions. */
+export async function performAction(run: RunbookRun, step: ActionStep, phase: Phase): Promise<unknown> {
+  const { runId, requestedBy, service } = run.state;
+  const request = actionRequest(step, { runId, requestedBy, service, targets: run.runbook.spec.targets, results: run.results });
   const activities = proxyActivities<Activities>(actionOptions(step, phase));
   const result = await activities[step.action](request);
   const failures = failedAssertions(step.assert, result);
@@ -51,7 +60,8 @@ export async function performAction(run: RunbookRun, step: ActionStep, phase: Ph
 function judgeExposure(run: RunbookRun, step: ActionStep, result: unknown): void {
   const exposure = readExposure(result);
   if (exposure === undefined) return;
-  const { rpo } = run.runbook.spec.objectives;
+  const rpo = run.runbook.spec.objectives?.rpo;
+  if (rpo === undefined) return;
   const problem = exposureProblem(exposure, rpo);
   if (problem === undefined) return;
   if (run.input.force === undefined) {
@@ -71,6 +81,11 @@ export async function awaitApproval(run: RunbookRun, step: ApprovalStep): Promis
   };
   const decided = await condition(() => run.decisions.has(step.id), timeoutMs).finally(() => delete run.state.gate);
   const decision = run.decisions.get(step.id);
+  if (!decided && !decision && run.options.onGateTimeout?.(step) === 'approve') {
+    run.closedGates.set(step.id, `it timed out at ${now()} after ${step.approval.timeout} and went on, as the plan says`);
+    run.record('approval.timed-out', { stepId: step.id, detail: { timeout: step.approval.timeout, then: 'went on' } });
+    return { approvedBy: null, timedOut: true };
+  }
   if (!decided && !decision) {
     // Closed before anything else runs: an approval still being judged is refused.
     run.closedGates.set(step.id, `it timed out at ${now()} after ${step.approval.timeout} without a decision`);

@@ -3,7 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { drillResultMessage, drillResultText } from '../../slack/blocks/drill-result.ts';
-import type { DrillRecord } from '../../workflows/definitions.ts';
+import type { DrillRecord, RolloutRecord } from '../../workflows/definitions.ts';
 import { cancellationSignal, deadlineSignal } from '../context.ts';
 import { businessFailure, reason } from '../../definitions/failures.ts';
 
@@ -21,6 +21,14 @@ export interface NotifierOptions {
 
 export interface Notifier {
   drillFinished(record: DrillRecord): Promise<DrillNotice>;
+  /** A rollout whose flag was rolled back: who must know that users lost the new feature, and why. */
+  rolloutRolledBack(record: RolloutRecord): Promise<void>;
+}
+
+/** One line a release manager reads: which flag went back where, and why. */
+export function rollbackText(record: RolloutRecord): string {
+  const back = record.rolledBack;
+  return `:rewind: rollout ${record.runId} of ${record.service}: flag ${record.flag.key} rolled back from ${back?.from ?? '?'}% to ${back?.to ?? '?'}% — ${back?.cause ?? record.reason ?? 'rolled back'}`;
 }
 
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -113,6 +121,20 @@ export function createNotifier(options: NotifierOptions): Notifier {
   }
 
   return {
+    async rolloutRolledBack(record) {
+      if (token !== undefined && channel !== undefined) {
+        const post = { url, token, body: { channel, text: rollbackText(record) }, context: `cannot post the rollback of ${record.runId} to Slack channel ${channel}` };
+        try {
+          await postOnce(post);
+        } catch (error) {
+          // Rate limits and outages: Temporal retries the activity.
+          throw error instanceof Transient ? new Error(error.message) : error;
+        }
+        return;
+      }
+      const { runId, service, flag, rolledBack } = record;
+      options.logger.warn({ runId, service, flag: flag.key, rolledBack }, rollbackText(record));
+    },
     async drillFinished(record) {
       if (token !== undefined && channel !== undefined) return toSlack(record, token, channel);
       const { runId, service, status, measured, objectives } = record;

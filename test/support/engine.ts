@@ -13,7 +13,8 @@ import { createRoleDirectory } from '../../runtime/roles.ts';
 import { HEARTBEAT_THROTTLE } from '../../runtime/worker.ts';
 import { migrate } from '../../store/migrate.ts';
 import { createPgRunStore, type RecordedEvent, type RunStore } from '../../store/runs.ts';
-import { projectionQuery, type DrillRecord } from '../../workflows/definitions.ts';
+import { projectionQuery, type DrillRecord, type RolloutRecord } from '../../workflows/definitions.ts';
+import type { FlagProvider } from '../../activities/flags/provider.ts';
 import { createTestDatabase, uniqueId } from './db.ts';
 import { until } from './poll.ts';
 
@@ -39,6 +40,10 @@ export interface WorkerSetup {
   env?: Record<string, string>;
   /** Replaces bookkeeping activities, to slow them down or break them on purpose. */
   overrides?: Partial<Activities>;
+  /** Rollbacks the notifier was told about, in order. */
+  rollbacks?: RolloutRecord[];
+  /** golive's built-in flags, for flag.set-rollout steps. */
+  flags?: FlagProvider;
 }
 
 export interface EngineHarness {
@@ -102,9 +107,9 @@ export function engineActivities(store: RunStore, actions: Record<ActionName, Ac
     ...createActivities({
       store,
       roles: setup.roles ?? createRoleDirectory(TEST_ROLES),
-      actions: { env: setup.env ?? {}, pgBin: '' },
+      actions: { env: setup.env ?? {}, pgBin: '', flags: setup.flags },
       drills: { notice: async () => undefined, noticed: async () => undefined },
-      notifier: { drillFinished: async () => ({ channel: 'log' }) },
+      notifier: { drillFinished: async () => ({ channel: 'log' }), rolloutRolledBack: async (record) => void setup.rollbacks?.push(record) },
     }),
     ...actions,
     ...setup.overrides,
