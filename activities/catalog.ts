@@ -15,9 +15,13 @@ import { declare } from './drill/declare.ts';
 import { health } from './drill/health.ts';
 import { verify } from './drill/verify.ts';
 import { dump, restore } from './postgres/dump-restore.ts';
+import { setRollout } from './flags/set-rollout.ts';
 import * as prometheus from './prometheus/query.ts';
+import { rules as prometheusRules } from './prometheus/rules.ts';
+import { secretsScan } from './evidence/secrets.ts';
+import { loadtestSummary } from './evidence/loadtest.ts';
+import { drEvidence } from './evidence/dr.ts';
 import type { ActionActivity, ActionDeps, ActionRequest } from './types.ts';
-import { notYet } from './evidence/stub.ts';
 
 /** Parses the request's `with` against the catalog, then runs the action with typed input, heartbeating and interruptible. */
 function action<A extends ActionName>(name: A, deps: ActionDeps, run: (call: ActionCall<A>) => Promise<Record<string, unknown>>): ActionActivity {
@@ -41,11 +45,11 @@ export function createActionActivities(deps: ActionDeps) {
     'http.wait-healthy': action('http.wait-healthy', deps, http.waitHealthy),
     'tls.certificate': action('tls.certificate', deps, http.certificate),
     'prometheus.query': action('prometheus.query', deps, prometheus.query),
-    'prometheus.rules': action('prometheus.rules', deps, () => notYet('prometheus.rules')),
-    'secrets.scan': action('secrets.scan', deps, () => notYet('secrets.scan')),
-    'loadtest.summary': action('loadtest.summary', deps, () => notYet('loadtest.summary')),
-    'golive.dr-evidence': action('golive.dr-evidence', deps, () => notYet('golive.dr-evidence')),
-    'flag.set-rollout': action('flag.set-rollout', deps, () => notYet('flag.set-rollout')),
+    'prometheus.rules': action('prometheus.rules', deps, prometheusRules),
+    'secrets.scan': action('secrets.scan', deps, secretsScan),
+    'loadtest.summary': action('loadtest.summary', deps, loadtestSummary),
+    'golive.dr-evidence': action('golive.dr-evidence', deps, (call) => drEvidence(deps, call)),
+    'flag.set-rollout': action('flag.set-rollout', deps, (call) => setRollout(deps, call)),
     'postgres.query': action('postgres.query', deps, query),
     'postgres.replication-lag': action('postgres.replication-lag', deps, replicationLag),
     'postgres.fence': action('postgres.fence', deps, fence),

@@ -2,13 +2,17 @@
 import { benchCli } from './cli.ts';
 import { benchDr } from './dr.ts';
 import { benchFailover } from './failover.ts';
+import { benchOfrep } from './ofrep.ts';
 import { benchOrchestration } from './orchestration.ts';
+import { benchRollout } from './rollout.ts';
 
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   orchestration: benchOrchestration,
   dr: benchDr,
   cli: benchCli,
   failover: benchFailover,
+  ofrep: benchOfrep,
+  rollout: benchRollout,
 };
 
 const wanted = process.argv.slice(2);

@@ -24,6 +24,7 @@ import { createPgRunStore } from '../store/runs.ts';
 import type { DrillRecord } from '../workflows/definitions.ts';
 import { actingUser } from './context.ts';
 import { demoNginx, tellTheFailover } from './demo-failover.ts';
+import { tellTheGoLive } from './demo-golive.ts';
 import { formatBackup, formatDrill } from './format-drill.ts';
 import { formatPosture } from './posture.ts';
 
@@ -109,7 +110,7 @@ async function runAndWait(client: Client, kind: ProtectionKind, requestedBy: str
   return runId;
 }
 
-async function tellTheStory(config: Config, endpoints: Endpoints, ordersUrl: string, logger: Logger): Promise<boolean> {
+async function tellTheStory(config: Config, endpoints: Endpoints, ordersUrl: string, logger: Logger, serverUrl: string): Promise<boolean> {
   const client = await connectClient(config, endpoints.temporalAddress);
   const pool = createPool(endpoints.databaseUrl);
   const runs = createPgRunStore(pool);
@@ -139,8 +140,9 @@ async function tellTheStory(config: Config, endpoints: Endpoints, ordersUrl: str
 
     say('posture: every protected service, its objectives, last backup and last drill (`golive posture`)');
     console.log(formatPosture(await readPosture(protection, RUNBOOKS_DIR)));
+    const wentLive = await tellTheGoLive({ config, client, pool, store: runs, taskQueue: TASK_QUEUE, serverUrl, logger });
     const failedOver = await tellTheFailover({ config, client, pool, store: runs, taskQueue: TASK_QUEUE });
-    return backup.status === 'succeeded' && drill.status === 'passed' && failedOver;
+    return backup.status === 'succeeded' && drill.status === 'passed' && wentLive && failedOver;
   } finally {
     await heartbeat.stop();
     await client.connection.close();
@@ -175,6 +177,7 @@ function nextSteps(liveDev: boolean): string {
     `  golive drill run ${RUNBOOK} --fresh-backup    # RPO measured from a running heartbeat`,
     `  golive backup list ${RUNBOOK}`,
     '  golive drill history --service orders-demo',
+    '  golive rollout list --service orders-demo      # the go-live rollout the demo ran, rolled back by its guard',
     '  golive failover list --service orders-demo     # the failover the demo ran, with its record',
     `  golive drill schedule ${RUNBOOK} --cron "0 4 * * 1"`,
     '`golive dev --stop` stops it all.',
@@ -183,11 +186,13 @@ function nextSteps(liveDev: boolean): string {
 
 export function demoCommand(): Command {
   return new Command('demo')
-    .description('tell the DR story on the embedded stack (or a running `golive dev`): backup, writes, drill with measured RPO/RTO, posture, then a failover with the primary killed')
+    .description('tell the DR story on the embedded stack (or a running `golive dev`): backup, writes, drill with measured RPO/RTO, posture, a go-live rollout its guard rolls back, then a failover with the primary killed')
     .action(async () => {
       const config = loadConfig();
       // The failover's edge and the worker that switches it run the same nginx.
       config.tools.nginxBin = demoNginx(config);
+      // The worker's posture (the go-live gate's DR evidence) reads the same runbooks the demo's posture does, wherever it runs.
+      config.runbooksDir = RUNBOOKS_DIR;
       const { logger } = createFileLogger(config.logLevel, config.home, 'demo');
       installTemporalRuntime(logger);
       const live = readLiveStack(config.home);
@@ -202,9 +207,10 @@ export function demoCommand(): Command {
       const endpoints: Endpoints = live ?? embedded!;
       try {
         const ordersUrl = await prepareSampleData(endpoints.databaseUrl, config);
-        const services = await startServices(config, endpoints, { worker: true, http: false, taskQueue: TASK_QUEUE, logger });
+        // The go-live chapter's app evaluates its flag over OFREP on golive's server: a free port, so two demos never collide.
+        const services = await startServices(config, endpoints, { worker: true, http: true, httpPort: 0, taskQueue: TASK_QUEUE, logger });
         try {
-          if (!(await tellTheStory(config, endpoints, ordersUrl, logger))) throw new UserError('the demo did not end as expected; see the output above');
+          if (!(await tellTheStory(config, endpoints, ordersUrl, logger, services.http!.url))) throw new UserError('the demo did not end as expected; see the output above');
         } finally {
           await services.stop();
         }

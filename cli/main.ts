@@ -7,10 +7,13 @@ import { EXIT, describeFailure } from '../runtime/errors.ts';
  */
 const COMMANDS: Record<string, () => Promise<Command[]>> = {
   validate: async () => [(await import('./validate.ts')).validateCommand()],
-  ...Object.fromEntries(['run', 'runs', 'status', 'wait', 'timeline', 'approve', 'reject', 'pause', 'resume', 'skip', 'abort'].map((name) => [name, runCommands])),
+  ...Object.fromEntries(['run', 'runs', 'status', 'wait', 'timeline', 'approve', 'reject', 'pause', 'resume', 'skip', 'abort', 'promote', 'rollback', 'waive'].map((name) => [name, runCommands])),
   backup: async () => [(await import('./protection.ts')).backupCommand()],
   drill: async () => [(await import('./protection.ts')).drillCommand([(await import('./drill-history.ts')).drillHistoryCommand()])],
   failover: async () => [(await import('./failover.ts')).failoverCommand()],
+  flags: async () => [(await import('./flags.ts')).flagsCommand()],
+  checklist: async () => [(await import('./checklist.ts')).checklistCommand()],
+  rollout: async () => [(await import('./rollout.ts')).rolloutCommand()],
   posture: async () => [(await import('./posture.ts')).postureCommand()],
   advise: async () => [(await import('./advise.ts')).adviseCommand()],
   heartbeat: async () => [(await import('./heartbeat.ts')).heartbeatCommand()],

@@ -4,11 +4,11 @@ import { loadConfig } from '../config/env.ts';
 import type { PostureReport } from '../runtime/posture.ts';
 import { ControlConflict, ControlForbidden, NotFoundError, StackUnavailable, UserError } from '../runtime/errors.ts';
 import {
-  AuditEventShape, ControlAnswer, DrillRecordShape, ErrorBody, FailoverRecordShape, PostureShape, RunStateShape, RunSummaryShape, StartedRun,
+  AuditEventShape, ChecklistListShape, ChecklistRecordShape, ControlAnswer, DrillRecordShape, ErrorBody, FailoverRecordShape, PostureShape, RolloutRecordShape, RunStateShape, RunSummaryShape, StartedRun,
 } from '../server/api-schemas.ts';
 import type { FailoverFilter } from '../store/failovers.ts';
 import type { RunFilter, RunSummary } from '../store/runs.ts';
-import type { AuditEvent, ControlName, DrillRecord, FailoverRecord, RunState } from '../workflows/definitions.ts';
+import type { AuditEvent, ChecklistRecord, ControlName, DrillRecord, FailoverRecord, RolloutRecord, RunState } from '../workflows/definitions.ts';
 import { reportStarted } from './follow.ts';
 
 /**
@@ -17,6 +17,8 @@ import { reportStarted } from './follow.ts';
  */
 export interface RemoteApi {
   url: string;
+  /** Any route, its answer checked against `answer`: for command modules that keep their own routes' client (cli/flags.ts). */
+  request<T>(method: HttpMethod, path: string, answer: z.ZodType<T>, body?: unknown): Promise<T>;
   listRuns(filter: RunFilter): Promise<RunSummary[]>;
   runState(runId: string): Promise<RunState>;
   timeline(runId: string): Promise<AuditEvent[]>;
@@ -27,6 +29,26 @@ export interface RemoteApi {
   startFailover(request: { runbook: string; reason: string; force?: string; environment?: string }): Promise<string>;
   failover(runId: string): Promise<FailoverRecord>;
   failovers(filter: Partial<FailoverFilter>): Promise<FailoverRecord[]>;
+  startRollout(request: RolloutStartRequest): Promise<string>;
+  rollout(runId: string): Promise<RolloutRecord>;
+  rollouts(filter: { service?: string; limit?: number }): Promise<RolloutRecord[]>;
+  startChecklist(request: { checklist: string; service?: string; signOffTimeout?: string; comment?: string }): Promise<string>;
+  checklistRun(runId: string): Promise<ChecklistRecord>;
+  checklistRuns(filter: { service?: string; limit?: number }): Promise<ChecklistRecord[]>;
+}
+
+/** POST /api/rollouts: a plan of the server's by name, or the fields of an ad-hoc rollout. */
+export interface RolloutStartRequest {
+  plan?: string;
+  flag?: string;
+  service?: string;
+  phases?: number[];
+  bake?: string;
+  environment?: string;
+  provider?: 'builtin' | 'unleash';
+  approvals?: boolean;
+  checklist?: string;
+  comment?: string;
 }
 
 /** golive's own records, checked for the fields the CLI reads; the server sends the rest unchanged. */
@@ -38,8 +60,13 @@ const DrillList = z.object({ drills: z.array(checked<DrillRecord>(DrillRecordSha
 const Posture = checked<PostureReport>(PostureShape);
 const Failover = checked<FailoverRecord>(FailoverRecordShape);
 const FailoverList = z.object({ failovers: z.array(Failover) });
+const Rollout = checked<RolloutRecord>(RolloutRecordShape);
+const RolloutList = z.object({ rollouts: z.array(Rollout) });
+const ChecklistRun = checked<ChecklistRecord>(ChecklistRecordShape);
+const ChecklistRunList = checked<{ runs: ChecklistRecord[] }>(ChecklistListShape);
 
 const REQUEST_TIMEOUT_MS = 30_000;
+type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 /** The API client when GOLIVE_URL and GOLIVE_TOKEN are set; else the CLI talks to Temporal and Postgres itself. */
 export function remoteApi(): RemoteApi | undefined {
@@ -53,7 +80,7 @@ export function refuseAs(as: string | undefined): void {
 }
 
 export function createRemoteApi(url: string, token: string): RemoteApi {
-  async function call<T>(method: 'GET' | 'POST', path: string, answer: z.ZodType<T>, body?: unknown): Promise<T> {
+  async function call<T>(method: HttpMethod, path: string, answer: z.ZodType<T>, body?: unknown): Promise<T> {
     let response: Response;
     try {
       response = await fetch(`${url}${path}`, {
@@ -84,6 +111,7 @@ export function createRemoteApi(url: string, token: string): RemoteApi {
 
   return {
     url,
+    request: call,
     listRuns: async (filter) => (await call('GET', `/api/runs${query({ service: filter.service, status: filter.status, limit: filter.limit })}`, RunList)).runs,
     runState: (runId) => call('GET', runPath(runId), State),
     timeline: async (runId) => (await call('GET', `${runPath(runId)}/timeline`, Timeline)).events,
@@ -94,6 +122,12 @@ export function createRemoteApi(url: string, token: string): RemoteApi {
     startFailover: async (request) => (await call('POST', '/api/failovers', StartedRun, request)).runId,
     failover: (runId) => call('GET', `/api/failovers/${encodeURIComponent(runId)}`, Failover),
     failovers: async ({ service, drill, limit }) => (await call('GET', `/api/failovers${query({ service, drill: drill === undefined ? undefined : String(drill), limit })}`, FailoverList)).failovers,
+    startRollout: async (request) => (await call('POST', '/api/rollouts', StartedRun, request)).runId,
+    rollout: async (runId) => (await call('GET', `/api/rollouts/${encodeURIComponent(runId)}`, z.looseObject({ record: Rollout }))).record,
+    rollouts: async (filter) => (await call('GET', `/api/rollouts${query(filter)}`, RolloutList)).rollouts,
+    startChecklist: async (request) => (await call('POST', '/api/checklists/runs', StartedRun, request)).runId,
+    checklistRun: (runId) => call('GET', `/api/checklists/runs/${encodeURIComponent(runId)}`, ChecklistRun),
+    checklistRuns: async (filter) => (await call('GET', `/api/checklists/runs${query(filter)}`, ChecklistRunList)).runs,
   };
 }
 

@@ -107,9 +107,9 @@ const CONTROL_HELP: Record<ControlName, string> = {
   resume: 'resume a paused run, or end a pause step early',
   skip: 'skip the current step, or the one named with --step',
   abort: 'stop the run and roll back what it changed',
-  promote: 'End the current bake of a rollout now (its next phase still waits for its approval)',
-  rollback: 'Roll a rollout\'s flag back as its plan says and end it',
-  waive: 'Accept a failed or open checklist item, with the reason in comment (release managers, not the requester)',
+  promote: 'end the current bake of a rollout now (its next phase still waits for its approval)',
+  rollback: 'roll a rollout\'s flag back as its plan says and end it',
+  waive: 'accept a failed or open checklist item, with the reason in comment (release managers, not the requester)',
 };
 
 /** A control of a run; `golive failover pause|resume|abort|skip` mount the same commands. */

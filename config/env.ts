@@ -46,6 +46,8 @@ const EnvSchema = z.object({
   GOLIVE_NGINX_BIN: z.string().trim().min(1).default('nginx'),
   GOLIVE_TARGET_ENV_ALLOW: targetEnvAllow,
   GOLIVE_RUNBOOKS_DIR: z.string().trim().min(1).default('runbooks'),
+  GOLIVE_CHECKLISTS_DIR: z.string().trim().min(1).default('checklists'),
+  GOLIVE_ROLLOUTS_DIR: z.string().trim().min(1).default('rollouts'),
   SLACK_BOT_TOKEN: z.string().trim().regex(/^xox[a-z]-/, 'must be a Slack bot token (xoxb-...)').optional(),
   GOLIVE_SLACK_CHANNEL: z.string().trim().min(1).optional(),
   SLACK_API_URL: z.string().trim().url('must be a URL like https://slack.com/api/').default('https://slack.com/api/'),
@@ -77,6 +79,10 @@ export interface Config {
   targetEnv: TargetEnvPolicy;
   /** Where posture finds the runbooks of every protected service. */
   runbooksDir: string;
+  /** Where a rollout plan's checklist (spec.checklist) is read from: `<checklistsDir>/<name>.yaml`. */
+  checklistsDir: string;
+  /** The rollout plans `golive rollout start NAME` and POST /api/rollouts start by name. */
+  rolloutsDir: string;
   /** Drill results go to this channel when both are set; otherwise to the log only. */
   slack: { token?: string; channel?: string; apiUrl: string };
   /** When set, the API also accepts bearer JWTs from this OpenID Connect provider; the user is `userClaim`. */
@@ -120,6 +126,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tools: { temporalCli: value.TEMPORAL_CLI, pgBin: value.GOLIVE_PG_BIN, nginxBin: value.GOLIVE_NGINX_BIN },
     targetEnv: targetEnvPolicy(value.GOLIVE_TARGET_ENV_ALLOW),
     runbooksDir: value.GOLIVE_RUNBOOKS_DIR,
+    checklistsDir: value.GOLIVE_CHECKLISTS_DIR,
+    rolloutsDir: value.GOLIVE_ROLLOUTS_DIR,
     slack: { token: value.SLACK_BOT_TOKEN, channel: value.GOLIVE_SLACK_CHANNEL, apiUrl: value.SLACK_API_URL },
     oidc: value.GOLIVE_OIDC_ISSUER && value.GOLIVE_OIDC_AUDIENCE
       ? { issuer: value.GOLIVE_OIDC_ISSUER, audience: value.GOLIVE_OIDC_AUDIENCE, userClaim: value.GOLIVE_OIDC_USER_CLAIM, jwksUrl: value.GOLIVE_OIDC_JWKS_URL }

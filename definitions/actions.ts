@@ -28,6 +28,12 @@ const restoredDatabase = z.union([identifier, z.string().regex(/^[a-z_][a-z0-9_]
 });
 const BACKUP_STORES = ['filesystem', 's3'] as const;
 
+/**
+ * A k6 threshold as k6 itself writes it: STATISTIC OPERATOR NUMBER (`p(95)<500`, `rate<0.01`,
+ * `count>=1000`). Checked when the file is read, so a typo fails `golive validate`, not the go-live.
+ */
+export const K6_THRESHOLD = /^\s*(avg|min|med|max|count|rate|value|p\(\s*\d+(?:\.\d+)?\s*\))\s*(<=|>=|===|==|!=|<|>)\s*(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)\s*$/;
+
 export const ACTIONS = {
   noop: {
     summary: 'does nothing; marks a point in the run',
@@ -88,7 +94,7 @@ export const ACTIONS = {
     summary: 'scans a repository folder for keys and tokens; reports FILE:LINE and the pattern, never the secret',
     targets: ['filesystem'],
     with: z.strictObject({
-      /** Folder names skipped anywhere in the tree. */
+      /** Folder (or file) names skipped anywhere in the tree. */
       exclude: z.array(nonEmpty).default(['.git', 'node_modules', '.golive', 'dist', 'vendor']),
       /** Files larger than this are skipped (and counted), in bytes. */
       maxFileBytes: z.number().int().min(1).default(1_048_576),
@@ -101,7 +107,7 @@ export const ACTIONS = {
       /** The summary file, relative to the target's path (or the target's path itself when it is a file). */
       file: z.string().optional(),
       /** metric name → k6 threshold expressions: { http_req_duration: ['p(95)<500'], http_req_failed: ['rate<0.01'] }. */
-      thresholds: z.record(nonEmpty, z.array(nonEmpty).min(1)),
+      thresholds: z.record(nonEmpty, z.array(z.string().regex(K6_THRESHOLD, 'must be a k6 threshold like p(95)<500, rate<0.01 or count>1000')).min(1)),
       /** The summary may be at most this old (by its file time). */
       maxAge: positiveDuration.optional(),
     }),

@@ -7,8 +7,8 @@ import type { RunStore } from '../store/runs.ts';
 import { ControlConflict, ControlForbidden, StackUnavailable, UserError } from './errors.ts';
 import { readRunState, unknownRun } from './run-state.ts';
 import {
-  CONTROLS, FINISHED, RUNBOOK_WORKFLOW, stateQuery,
-  type Channel, type ControlName, type ControlRequest, type RunbookRunInput, type RunState,
+  CONTROL_KINDS, CONTROLS, FINISHED, RUNBOOK_WORKFLOW, stateQuery,
+  type Channel, type ControlName, type ControlRequest, type RunbookRunInput, type RunKind, type RunState,
 } from '../workflows/definitions.ts';
 
 export interface StartRunOptions {
@@ -38,9 +38,9 @@ export async function startRunbookRun(client: Client, options: StartRunOptions):
 }
 
 /** Why a control on a finished run changes nothing, from what the run recorded. */
-async function finishedRunMessage(store: RunStore, runId: string, control: ControlName): Promise<string> {
+async function finishedRunMessage(store: RunStore, runId: string, control: ControlName, stepId?: string): Promise<string> {
   const run = await store.getRun(runId).catch(() => undefined);
-  const gates = run?.state.steps.filter((step) => step.kind === 'approval' && step.actor !== undefined) ?? [];
+  const gates = run?.state.steps.filter((step) => step.kind === 'approval' && step.actor !== undefined && (stepId === undefined || step.id === stepId)) ?? [];
   const gate = gates.at(-1);
   if ((control === 'approve' || control === 'reject') && gate) {
     const decision = gate.status === 'succeeded' ? 'approved' : 'rejected';
@@ -49,11 +49,17 @@ async function finishedRunMessage(store: RunStore, runId: string, control: Contr
   return `cannot ${control} run ${runId}: it already finished (${run?.status ?? 'see `golive status`'}); nothing changed`;
 }
 
+/** `run X is a runbook run; promote applies to rollouts`: a control only some kinds of run take, sent to another kind. */
+function wrongKindMessage(runId: string, kind: string, control: ControlName, kinds: readonly RunKind[]): string {
+  const runsOf = (name: string) => (name === 'rollout' ? 'rollouts' : `${name} runs`);
+  return `run ${runId} is a ${kind} run; ${control} applies to ${kinds.map(runsOf).join(' and ')}; nothing changed`;
+}
+
 /** How long a control waits for the workflow's answer before saying no worker answered. */
 export const CONTROL_TIMEOUT_MS = 15_000;
 
 /** Failure types the workflow uses for a refused control (workflows/controls.ts). */
-const REFUSALS: Record<string, new (message: string) => UserError> = { NotAllowed: ControlForbidden, ControlRefused: ControlConflict };
+const REFUSALS: Record<string, new (message: string) => UserError> = { NotAllowed: ControlForbidden, ControlRefused: ControlConflict, ControlInvalid: UserError };
 
 /**
  * Sends a control and returns the workflow's answer. A refusal comes back as ControlForbidden or
@@ -73,16 +79,18 @@ export async function sendControl(
   const expiring: ControlRequest = { ...request, expiresAt: new Date(deadline).toISOString() };
   try {
     const recorded = await stack.store.getRun(runId).catch(() => undefined);
-    if (recorded && FINISHED.includes(recorded.status)) throw new ControlConflict(await finishedRunMessage(stack.store, runId, control));
+    const kinds = CONTROL_KINDS[control];
+    if (recorded && kinds && !kinds.some((kind) => kind === recorded.kind)) throw new ControlConflict(wrongKindMessage(runId, recorded.kind, control, kinds));
+    if (recorded && FINISHED.includes(recorded.status)) throw new ControlConflict(await finishedRunMessage(stack.store, runId, control, request.stepId));
     await requireWorker(stack.client, stack.taskQueue);
     return await stack.client.withDeadline(deadline, () => stack.client.workflow.getHandle(runId).executeUpdate(CONTROLS[control], { args: [expiring] }));
   } catch (error) {
     if (error instanceof UserError || error instanceof StackUnavailable) throw error;
-    if (error instanceof Error && /already completed/i.test(error.message)) throw new ControlConflict(await finishedRunMessage(stack.store, runId, control));
+    if (error instanceof Error && /already completed/i.test(error.message)) throw new ControlConflict(await finishedRunMessage(stack.store, runId, control, request.stepId));
     if (error instanceof WorkflowNotFoundError) {
       // A workflow that closed while the control was on its way answers "not found" too.
       const closed = await stack.client.workflow.getHandle(runId).describe().then((found) => found.status.name !== 'RUNNING', () => false);
-      throw closed ? new ControlConflict(await finishedRunMessage(stack.store, runId, control)) : unknownRun(runId);
+      throw closed ? new ControlConflict(await finishedRunMessage(stack.store, runId, control, request.stepId)) : unknownRun(runId);
     }
     if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
       const Refusal = REFUSALS[error.cause.type ?? ''] ?? ControlConflict;

@@ -2,11 +2,13 @@ import type { Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import type { Config } from '../config/env.ts';
 import { startHttpServer, type HttpServer } from '../server/http.ts';
+import { createFlagStore } from '../store/flags.ts';
 import { createPgIdentityStore } from '../store/identity.ts';
 import { migrate } from '../store/migrate.ts';
 import { createPgProtectionStore } from '../store/protection.ts';
 import { createPgRunStore } from '../store/runs.ts';
 import { connectClient, createPool, type Endpoints } from './connections.ts';
+import { startFlagCache } from './flag-cache.ts';
 import { createRoleDirectory } from './roles.ts';
 import { connectWorkerConnection, createWorker } from './worker.ts';
 
@@ -41,10 +43,12 @@ export async function startServices(config: Config, endpoints: Endpoints, option
     running = worker.run();
   }
   const identity = createPgIdentityStore(pool);
+  const flagCache = options.http ? await startFlagCache(pool, { logger: options.logger }) : undefined;
   const http = options.http
     ? await startHttpServer({
+      flags: createFlagStore(pool), flagCache,
       store: createPgRunStore(pool), protection: createPgProtectionStore(pool), identity, roles: createRoleDirectory(config.roles, identity, options.logger),
-      runbooksDir: config.runbooksDir, client, pool, taskQueue: options.taskQueue ?? config.temporal.taskQueue, oidc: config.oidc,
+      runbooksDir: config.runbooksDir, checklistsDir: config.checklistsDir, rolloutsDir: config.rolloutsDir, client, pool, taskQueue: options.taskQueue ?? config.temporal.taskQueue, oidc: config.oidc,
     }, { host: config.http.host, port: options.httpPort ?? config.http.port, logger: options.logger })
     : undefined;
   return {
@@ -52,6 +56,7 @@ export async function startServices(config: Config, endpoints: Endpoints, option
     worker,
     async stop() {
       await http?.close();
+      await flagCache?.close();
       if (worker && running) {
         worker.shutdown();
         await running;

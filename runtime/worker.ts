@@ -6,9 +6,11 @@ import { createNotifier } from '../activities/notify/slack.ts';
 import type { Config } from '../config/env.ts';
 import { connectionOptions } from './connections.ts';
 import { loadToolchain } from '../stack/toolchain.ts';
+import { createFlagStore } from '../store/flags.ts';
 import { createPgIdentityStore } from '../store/identity.ts';
 import { createPgProtectionStore } from '../store/protection.ts';
 import { createPgRunStore } from '../store/runs.ts';
+import { readPosture } from './posture.ts';
 import { createRoleDirectory } from './roles.ts';
 import { WORKFLOWS_PATH } from './workflows-path.ts';
 
@@ -41,7 +43,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
   const activities = createActivities({
     store: createPgRunStore(options.pool, protection),
     roles: createRoleDirectory(config.roles, createPgIdentityStore(options.pool), options.logger),
-    actions: { env: options.env ?? process.env, pgBin: loadToolchain(config.tools).pgBin ?? '', backups: protection, targetEnv: config.targetEnv, nginxBin: config.tools.nginxBin },
+    actions: { env: options.env ?? process.env, pgBin: loadToolchain(config.tools).pgBin ?? '', backups: protection, targetEnv: config.targetEnv, nginxBin: config.tools.nginxBin, flags: createFlagStore(options.pool), posture: (now) => readPosture(protection, config.runbooksDir, now).then((report) => report.services) },
     drills: protection,
     notifier: createNotifier({ slack: config.slack, logger: options.logger }),
   });

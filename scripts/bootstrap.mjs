@@ -96,7 +96,7 @@ function bootstrap(purpose) {
   return { rows, problems, toolchain };
 }
 
-/** One apt-get run for every missing Debian package: Postgres, nginx, the test tools (tests only), Python's venv. */
+/** One apt-get run for every missing Debian package: Postgres, nginx and Prometheus (the demo's), the test tools (tests only), Python's venv. */
 function installSystemPackages(forTest, pgVersionOf) {
   const packages = [];
   if (!findPostgres(pgVersionOf)) packages.push('postgresql');

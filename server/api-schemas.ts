@@ -115,6 +115,73 @@ export const PostureShape = z.looseObject({
   unreadable: z.array(z.string()),
 });
 
+export const RolloutRecordShape = z.looseObject({
+  runId: z.string(),
+  plan: z.string(),
+  service: z.string(),
+  flag: z.looseObject({ key: z.string(), provider: z.string(), environment: z.string() }),
+  requestedBy: z.string(),
+  status: z.string().describe('gate, baking, waiting-approval, paused, rolling-back, succeeded, rolled-back, failed or aborted'),
+  phase: z.number().int().describe('the phase in progress, 1-based; 0 before the first percentage is set'),
+  percent: z.number().describe("the flag's percentage as the run last set it"),
+  guards: z.array(z.looseObject({ name: z.string(), threshold: z.string(), at: z.string() })),
+  phases: z.array(z.looseObject({ percent: z.number(), bake: z.string(), status: z.string() })),
+  startedAt: z.string(),
+  steps: z.array(z.looseObject({ id: z.string(), status: z.string() })),
+});
+
+export const RolloutListShape = z.object({ rollouts: z.array(RolloutRecordShape) });
+
+/** `golive rollout status RUN --json`, and GET /api/rollouts/{id} with the whole record beside it. */
+export const RolloutStatusShape = z.object({
+  runId: z.string(),
+  plan: z.string(),
+  service: z.string(),
+  flag: z.string().describe("the flag's key"),
+  status: z.string().describe('gate, baking, waiting-approval, paused, rolling-back, succeeded, rolled-back, failed or aborted'),
+  phase: z.number().int(),
+  percent: z.number(),
+  nextPhaseAt: z.string().nullable().describe('when the next phase starts if nothing breaches; null while the run waits for a person, or has ended'),
+  guards: z.array(z.object({
+    name: z.string(),
+    value: z.number().nullable().describe('null: no data'),
+    threshold: z.string().describe('what breaches: `> 0.01` for a max, `< 0.5` for a min'),
+    ok: z.boolean().nullable().describe('null: inconclusive (no data, or Prometheus did not answer)'),
+    at: z.string(),
+  })),
+  steps: z.array(z.looseObject({ id: z.string(), kind: z.string(), status: z.string() })),
+});
+
+export const RolloutAnswerShape = RolloutStatusShape.extend({ record: RolloutRecordShape });
+
+const ChecklistDecisionShape = z.looseObject({ actor: z.string(), at: z.string(), comment: z.string().optional() });
+
+export const ChecklistRecordShape = z.looseObject({
+  runId: z.string(),
+  checklist: z.string(),
+  service: z.string(),
+  requestedBy: z.string(),
+  status: z.string().describe('running, passed, failed or aborted'),
+  startedAt: z.string(),
+  deadline: z.string().describe('until when sign-offs are taken; open items then fail'),
+  reason: z.string().optional().describe('why the gate did not pass: the required items that failed or stayed open'),
+  summary: z.looseObject({ total: z.number(), required: z.number(), passed: z.number(), failed: z.number(), waived: z.number(), open: z.number() }),
+  items: z.array(z.looseObject({
+    id: z.string(),
+    phase: z.string(),
+    title: z.string(),
+    verification: z.string().describe('automatic or sign-off'),
+    required: z.boolean(),
+    status: z.string().describe('pending, checking, waiting-sign-off, passed, failed or waived'),
+    reason: z.string().optional(),
+    signedOff: ChecklistDecisionShape.optional(),
+    rejected: ChecklistDecisionShape.optional(),
+    waiver: ChecklistDecisionShape.optional().describe('a failed or open item accepted by a release manager, with the reason'),
+  })),
+});
+
+export const ChecklistListShape = z.object({ runs: z.array(ChecklistRecordShape) });
+
 export const StartedRun = z.object({ runId: z.string() });
 
 export const ControlAnswer = z.object({ runId: z.string(), control: z.enum(CONTROL_NAMES), actor: z.string(), message: z.string() });

@@ -7,11 +7,15 @@ import type { ServerDeps } from './deps.ts';
 import { BODY_LIMIT_BYTES, replyNotFound, replyToFrameworkError, replyWithError } from './errors.ts';
 import { createRegistry } from './metrics.ts';
 import { createOidcVerifier } from './oidc.ts';
+import { checklistRoutes } from './routes/checklists.ts';
 import { controlRoutes } from './routes/controls.ts';
 import { drillRoutes } from './routes/drills.ts';
 import { failoverRoutes } from './routes/failovers.ts';
+import { flagRoutes } from './routes/flags.ts';
 import { healthRoutes } from './routes/health.ts';
+import { ofrepRoutes } from './routes/ofrep.ts';
 import { postureRoutes } from './routes/posture.ts';
+import { rolloutRoutes } from './routes/rollouts.ts';
 import { runRoutes } from './routes/runs.ts';
 
 export type { ServerDeps } from './deps.ts';
@@ -28,6 +32,12 @@ const BEARER_DESCRIPTION = [
   'GOLIVE_OIDC_AUDIENCE, a JWT from that OpenID Connect provider. The token\'s user is the actor of everything the',
   'request does; roles come from the server\'s GOLIVE_ROLES and `golive roles grant`.',
 ].join(' ');
+
+/** How OFREP routes authenticate (server/routes/ofrep.ts), in the document only when the server serves flags. */
+const FLAG_KEY_SCHEME = {
+  type: 'http', scheme: 'bearer',
+  description: 'A flag-read key (`glf_…`, from `golive flags keys create`) as a bearer token or in X-API-Key: OFREP routes only, and only its own environment\'s flags.',
+} as const;
 
 /** Every golive route on one fastify instance: authentication as one hook, zod schemas that also make the OpenAPI document. */
 export async function buildApp(deps: ServerDeps) {
@@ -51,17 +61,23 @@ export async function buildApp(deps: ServerDeps) {
   app.setErrorHandler(replyWithError);
   app.setNotFoundHandler(replyNotFound);
 
+  const { flags, flagCache } = deps;
+  const servesFlags = flags !== undefined && flagCache !== undefined;
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
       info: { title: 'golive API', version: '0.1.0', description: 'Runs, controls, drills, failovers and DR posture of golive. Every /api route but this document needs a bearer token.' },
-      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: BEARER_DESCRIPTION } } },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: BEARER_DESCRIPTION }, ...(servesFlags ? { flagKey: FLAG_KEY_SCHEME } : {}) } },
       security: [{ bearerAuth: [] }],
     },
     transform: jsonSchemaTransform,
   });
   app.get(OPENAPI_PATH, { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
-  for (const routes of [healthRoutes, runRoutes, controlRoutes, drillRoutes, failoverRoutes, postureRoutes]) await app.register(routes(deps));
+  for (const routes of [healthRoutes, runRoutes, controlRoutes, drillRoutes, failoverRoutes, rolloutRoutes, checklistRoutes, postureRoutes]) await app.register(routes(deps));
+  if (flags && flagCache) {
+    await app.register(ofrepRoutes({ flags, flagCache }));
+    await app.register(flagRoutes({ flags, roles: deps.roles }));
+  }
   await app.ready();
   return app;
 }

@@ -46,8 +46,11 @@ export class GuardWatch {
     const { guards } = this.plan.spec;
     if (guards.length === 0) return;
     const tickMs = Math.min(...guards.map((guard) => durationMs(guard.interval)));
+    // Ticks keep their cadence: the time a query takes is not added to the interval.
+    let next = Date.now() + tickMs;
     for (;;) {
-      if (await condition(() => this.stopped, tickMs)) return;
+      if (await condition(() => this.stopped, Math.max(1, next - Date.now()))) return;
+      next = Math.max(next + tickMs, Date.now() + 1);
       if (!this.exposed()) continue;
       const now = Date.now();
       const due = guards.filter((guard) => now - (this.last.get(guard.name) ?? 0) >= durationMs(guard.interval) - tickMs / 2);

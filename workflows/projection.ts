@@ -1,4 +1,4 @@
-import { condition, log, ParentClosePolicy, proxyActivities, startChild, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, condition, log, ParentClosePolicy, proxyActivities, startChild, workflowInfo } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.ts';
 import {
   AUDIT_CATCH_UP_WORKFLOW,
@@ -36,13 +36,14 @@ export class AuditProjection {
   append(event: AuditEvent, approval?: ApprovalDecision): void {
     this.events.push(event);
     if (approval) this.approvals.push(approval);
-    void this.pump();
+    // Writes belong to the run, not to the step that recorded them: a cancelled step must not cancel them.
+    void CancellationScope.nonCancellable(() => this.pump());
   }
 
   /** A finished drill goes to Postgres with the run's last events. */
   appendDrill(record: DrillRecord): void {
     this.drill = record;
-    void this.pump();
+    void CancellationScope.nonCancellable(() => this.pump());
   }
 
   private get idle(): boolean {

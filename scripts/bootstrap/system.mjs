@@ -5,11 +5,12 @@ const SBIN_DIRS = ['/usr/sbin', '/usr/local/sbin', '/opt/homebrew/bin', '/usr/lo
 
 /**
  * System tools beyond Postgres: the executable to look for and the Debian package that has it.
- * Tests need them all; `run` marks those the demo needs too (nginx is the edge of its failover).
+ * Tests need them all; `run` marks those the demo needs too (nginx is the edge of its failover,
+ * Prometheus feeds the guards of its go-live rollout).
  */
 export const SYSTEM_TOOLS = {
   nginx: { bin: 'nginx', apt: 'nginx', run: true },
-  prometheus: { bin: 'prometheus', apt: 'prometheus' },
+  prometheus: { bin: 'prometheus', apt: 'prometheus', run: true },
   dockerCompose: { bin: 'docker-compose', apt: 'docker-compose' },
 };
 

@@ -23,9 +23,9 @@ const ControlParams = z.object({ id: z.string().min(1).describe('run id') });
 const ControlBody = strictBody({
   comment: z.string().max(2_000).optional().describe('why; kept in the audit trail'),
   step: z.string().min(1).max(200).optional().describe('the step this is meant for (default: the current one)'),
-}).optional();
+}).nullish();
 
-/** The six controls of a run, acted on as the token's user through the `api` channel. */
+/** The controls of a run, acted on as the token's user through the `api` channel. */
 export function controlRoutes(deps: ServerDeps): FastifyPluginAsyncZod {
   return async (app) => {
     for (const control of CONTROL_NAMES) {

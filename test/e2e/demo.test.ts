@@ -31,9 +31,12 @@ afterAll(async () => {
 });
 
 describe('the demo, and the stage it leaves', () => {
-  it('`golive demo` tells the DR story on a fresh embedded stack: backup, writes, drill with measured RPO/RTO, posture', async () => {
+  it('`golive demo` tells the DR story on a fresh embedded stack: backup, writes, drill with measured RPO/RTO, posture, go-live, failover', async () => {
     const result = await golive(['demo'], { env, cwd: home, timeoutMs: 240_000 });
-    expect(result.stderr).toBe('');
+    // The only warnings: the worker announcing the go-live rollback (no Slack here), and Temporal reporting that run as failed.
+    const warnings = result.stderr.split('\n').filter((line) => line !== '');
+    const rollbackWarning = /^golive demo: warning: (?::rewind: rollout orders-new-checkout-demo-\S+ of orders-demo: flag new-checkout rolled back from 50% to 0% — |Workflow failed: run orders-new-checkout-demo-\S+ failed: )guard error-rate breached/;
+    expect(warnings.filter((line) => !rollbackWarning.test(line))).toEqual([]);
     expect(result.code).toBe(0);
     expect(result.stdout).not.toMatch(/^\s*\{/m);
     expect(result.stdout).toMatch(/backup run orders-drill-demo-backup-\S+: succeeded/);
@@ -52,6 +55,20 @@ describe('the demo, and the stage it leaves', () => {
     expect(measured).toBeLessThanOrEqual(most + 0.1);
     expect(result.stdout).toMatch(/RTO\s+measured \d+\.\ds\s+objective 15m\s+met/);
     expect(result.stdout).toMatch(/orders-demo\s+warm-standby\s+5m\s+15m\s+\d+s ago\s+passed \(RPO [\d.]+s, RTO [^)]+\)\s+ok/);
+    // Go-live: the gate's DR item proven by the drill just run, sign-offs by the second release manager, 10% then 50%, errors, the guard's rollback.
+    const drill = /drill (orders-drill-demo-drill-\S+): PASSED/.exec(result.stdout)?.[1];
+    expect(result.stdout).toContain(`restore-tested (passed): drill ${drill} (passed, passed `);
+    expect(result.stdout).toMatch(/checklist run orders-new-checkout-demo-\S+-gate: PASSED/);
+    expect(result.stdout).toMatch(/\nrollback-plan\s+passed\s+sign-off\s+yes\s+demo-approver/);
+    expect(result.stdout).toMatch(/\nat 10%: [1-9]\d* of \d+ users on the new checkout \(\d+ requests, 0 answered 5xx\)\nat 50%: [1-9]\d* of \d+ users/);
+    expect(result.stdout).toMatch(/rollout orders-new-checkout-demo-\S+: ROLLED-BACK/);
+    expect(result.stdout).toMatch(/rolled back from 50% to 0% at \S+ \S+ by golive: guard error-rate breached 3 times in a row/);
+    expect(result.stdout).toMatch(/golive\s+guard\.tripped\s+guard=error-rate/);
+    const rollback = /error injection → flag back at 0% as OFREP answers it: ([\d.]+)s \(budget interval 1s × failureLimit 3 \+ 2s = 5\.0s: (?:met|MISSED)\)/.exec(result.stdout);
+    expect(rollback, result.stdout).not.toBeNull();
+    // The budget holds on an idle machine (bench/rollout.ts measures it); a loaded test machine gets slack.
+    expect(Number(rollback![1])).toBeLessThan(10);
+    expect(result.stdout).toMatch(/after the rollback: 0 of \d+ users on the new checkout \(\d+ requests, 0 answered 5xx\)/);
     // The failover: the primary killed, the standby promoted, traffic through nginx to site-b.
     expect(result.stdout).toMatch(/failover orders-failover-demo-\S+: SUCCEEDED/);
     expect(result.stdout).toMatch(/RTO\s+measured [\d.]+m?s\s+objective 15m\s+met\nRPO\s+exposure [\d.]+ [KMG]?B, [\d.]+m?s \(standby alone, primary unreachable: an upper bound, step recheck-lag\)\s+objective 1m\s+met/);
@@ -117,8 +134,8 @@ describe('the demo, and the stage it leaves', () => {
     await until(async () => (FINISHED.includes((await status(runId)).status) ? true : undefined), 60_000, 'the aborted restore never finished');
 
     const { runs } = JSON.parse((await run('runs', '--json')).stdout) as { runs: { requestedBy: string }[] };
-    // The demo's failover is declared by its own incident commander; everything else by the user.
-    expect(new Set(runs.map((entry) => entry.requestedBy))).toEqual(new Set(['dana', 'demo-commander']));
+    // The demo's failover is declared by its own incident commander, its rollout by its release manager; everything else by the user.
+    expect(new Set(runs.map((entry) => entry.requestedBy))).toEqual(new Set(['dana', 'demo-commander', 'demo-release-manager']));
 
     const stopped = await run('dev', '--stop');
     expect([stopped.code, stopped.stdout]).toEqual([0, expect.stringMatching(/^golive dev \(pid \d+\) stopped; state kept for the next start\n$/)]);

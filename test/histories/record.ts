@@ -15,8 +15,10 @@ import { WORKFLOWS_PATH } from '../../runtime/workflows-path.ts';
 import { startTemporalDevServer } from '../../stack/temporal.ts';
 import { loadToolchain, requireTool } from '../../stack/toolchain.ts';
 import type { RunStore } from '../../store/runs.ts';
-import { BACKUP_WORKFLOW, DRILL_WORKFLOW, RUNBOOK_WORKFLOW, type DrillRunInput, type RunbookRunInput } from '../../workflows/definitions.ts';
+import { createRoleDirectory } from '../../runtime/roles.ts';
+import { BACKUP_WORKFLOW, DRILL_WORKFLOW, ROLLOUT_WORKFLOW, RUNBOOK_WORKFLOW, type DrillRunInput, type RolloutRunInput, type RunbookRunInput } from '../../workflows/definitions.ts';
 import { fakeActions, runbook, engineActivities } from '../support/engine.ts';
+import { ROLLOUT_ROLES, rolloutPlan } from '../support/rollout.ts';
 
 const taskQueue = 'record-histories';
 const noop = (id: string, extra: Record<string, unknown> = {}) => ({ id, action: 'noop', ...extra });
@@ -50,7 +52,14 @@ const worker = await Worker.create({
     // A restored copy whose newest commit is old: the drill misses its RPO objective.
     'drill.verify': async () => ({ newestCommit: '2026-01-01T00:00:00.000Z', rpoSource: 'snapshot' }),
     'drill.health': async () => ({ passedAt: new Date().toISOString(), attempts: 1 }),
-  }, { env: { SOURCE_URL: 'postgres://source', SERVER_URL: 'postgres://server' } }),
+    // A flag store that takes every percentage: what the rollout's record and its guards read.
+    'flag.set-rollout': async (request) => ({ provider: 'builtin', key: request.with.key, environment: 'production', from: null, to: request.with.percent, changed: true }),
+  }, {
+    env: { SOURCE_URL: 'postgres://source', SERVER_URL: 'postgres://server' },
+    roles: createRoleDirectory(ROLLOUT_ROLES),
+    // Every guard reads an error share far above its threshold: the rollout trips at its first phase.
+    overrides: { evaluateGuards: async ({ guards }) => guards.map((guard) => ({ name: guard.name, value: 0.5, at: new Date().toISOString() })) },
+  }),
 });
 const wanted = process.argv.slice(2);
 
@@ -71,7 +80,7 @@ async function record(name: string, spec: Record<string, unknown>, drive: (runId
   await recordWorkflow(name, RUNBOOK_WORKFLOW, input, drive);
 }
 
-async function recordWorkflow(name: string, type: string, input: RunbookRunInput, drive: (runId: string) => Promise<void> = async () => {}): Promise<void> {
+async function recordWorkflow(name: string, type: string, input: RunbookRunInput | RolloutRunInput, drive: (runId: string) => Promise<void> = async () => {}): Promise<void> {
   if (wanted.length > 0 && !wanted.includes(name)) return;
   const handle = await client.workflow.start(type, { workflowId: `history-${name}`, taskQueue, args: [input] });
   await drive(handle.workflowId);
@@ -101,6 +110,19 @@ await worker.runUntil(async () => {
   const protection: DrillRunInput = { runbook: protectedRunbook, requestedBy: 'rita', channel: 'cli', trigger: 'manual' };
   await recordWorkflow('backup-run', BACKUP_WORKFLOW, protection);
   await recordWorkflow('drill-missed-rpo', DRILL_WORKFLOW, protection);
+  const guarded = rolloutPlan({
+    targets: { metrics: { type: 'prometheus', url: 'http://prometheus:9090' } },
+    phases: [{ percent: 10, bake: '1m' }, { percent: 100, bake: '1s', approval: { approvers: ['release-manager'], timeout: '1h' } }],
+    guards: [{ name: 'error-rate', target: 'metrics', query: 'max(errors)', max: 0.05, interval: '1s', failureLimit: 2 }],
+  }, 'checkout-v2');
+  await recordWorkflow('rollout-guard-tripped', ROLLOUT_WORKFLOW, { plan: guarded, requestedBy: 'rita', channel: 'cli' });
+  const approved = rolloutPlan({ phases: [{ percent: 10, bake: '1h' }, { percent: 100, bake: '1s', approval: { approvers: ['release-manager'], timeout: '1h' } }] }, 'checkout-v2');
+  await recordWorkflow('rollout-promoted-approved', ROLLOUT_WORKFLOW, { plan: approved, requestedBy: 'rita', channel: 'cli' }, async (runId) => {
+    await waitForState(client, runId, (state) => state.currentStep === 'bake-10');
+    await sendControl(stack, runId, 'promote', { actor: 'rita', channel: 'cli', comment: 'metrics look fine' });
+    await waitForState(client, runId, (state) => state.status === 'waiting-approval');
+    await sendControl(stack, runId, 'approve', { actor: 'rob', channel: 'cli', comment: 'go' });
+  });
 });
 await client.connection.close();
 await server.stop();

@@ -27,6 +27,8 @@ describe('loadConfig', () => {
       tools: { temporalCli: undefined, pgBin: undefined, nginxBin: 'nginx' },
       targetEnv: { deny: OWN_VARIABLES },
       runbooksDir: 'runbooks',
+      checklistsDir: 'checklists',
+      rolloutsDir: 'rollouts',
       slack: { token: undefined, channel: undefined, apiUrl: 'https://slack.com/api/' },
     });
   });
@@ -51,6 +53,8 @@ describe('loadConfig', () => {
       tools: { temporalCli: '/opt/temporal', pgBin: '/usr/lib/postgresql/16/bin', nginxBin: '/usr/sbin/nginx' },
       targetEnv: { deny: OWN_VARIABLES, allow: ['ORDERS_*', 'UNLEASH_TOKEN'] },
       runbooksDir: '/etc/golive/runbooks',
+      checklistsDir: 'checklists',
+      rolloutsDir: 'rollouts',
       slack: { token: 'xoxb-1-2-abc', channel: '#dr-drills', apiUrl: 'http://127.0.0.1:9000/api/' },
     });
   });

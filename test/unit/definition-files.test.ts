@@ -116,7 +116,7 @@ describe('shipped definitions', () => {
     const results = await Promise.all(found.files.map(loadDefinition));
     const strategies = results.flatMap((result) => (result.ok && result.kind === 'Runbook' ? [result.definition.spec.strategy] : []));
     expect(new Set(strategies)).toEqual(new Set(STRATEGIES));
-    const checklist = results.find((result) => result.ok && result.kind === 'Checklist');
+    const checklist = results.find((result) => result.ok && result.kind === 'Checklist' && result.definition.metadata.name === 'go-live');
     const phases = checklist?.ok && checklist.kind === 'Checklist' ? checklist.definition.spec.phases : [];
     expect(phases.map((phase) => phase.id)).toEqual(['technical', 'process', 'business', 'strategy']);
     const items = phases.flatMap((phase) => phase.items);
