@@ -2,11 +2,11 @@ import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import { DURATION_HINT, parseDuration } from '../definitions/duration.ts';
 import { identifier } from '../definitions/fields.ts';
-import { findDefinitionFiles, formatProblem, loadDefinition } from '../definitions/load.ts';
 import type { Checklist } from '../definitions/schema.ts';
 import { getChecklistRun, listChecklistRuns as listStoredChecklistRuns } from '../store/run-records.ts';
 import { CHECKLIST_WORKFLOW, type Channel, type ChecklistRecord, type ChecklistRunInput } from '../workflows/definitions.ts';
 import { NotFoundError, UserError } from './errors.ts';
+import { findDefinition } from './runbook-catalog.ts';
 
 /** Checklist runs, the go-live gate: started for one service, read from golive's records. */
 
@@ -79,32 +79,8 @@ export function listChecklistRuns(pool: pg.Pool, filter: { service?: string; lim
   return listStoredChecklistRuns(pool, filter);
 }
 
-/**
- * The checklist of that metadata.name in a folder (the server's GOLIVE_CHECKLISTS_DIR). A file that
- * is not a valid definition is skipped with a log line; two files defining the name are refused.
- */
+/** The checklist of that metadata.name in a folder (the server's GOLIVE_CHECKLISTS_DIR). */
 export async function findChecklist(folder: string, name: string, logger: { warn(fields: object, message: string): void }): Promise<{ checklist: Checklist; file: string }> {
-  const found = await findDefinitionFiles([folder]);
-  for (const problem of found.problems) logger.warn({ folder, problem: formatProblem(problem) }, 'cannot read the checklists folder');
-  const byName = new Map<string, { checklist: Checklist; file: string }[]>();
-  for (const file of found.files) {
-    const result = await loadDefinition(file);
-    if (!result.ok) {
-      const first = result.problems.find((problem) => problem.severity === 'error');
-      logger.warn({ file, problem: first && formatProblem(first) }, 'skipped an invalid checklist file; check it with `golive validate`');
-      continue;
-    }
-    if (result.kind !== 'Checklist') continue;
-    const entries = byName.get(result.definition.metadata.name) ?? [];
-    byName.set(result.definition.metadata.name, [...entries, { checklist: result.definition, file }]);
-  }
-  const matches = byName.get(name) ?? [];
-  if (matches.length === 0) {
-    const known = [...byName.keys()].sort().join(', ') || 'none';
-    throw new NotFoundError(`no checklist named ${name} in the server's checklists folder (known: ${known})`);
-  }
-  if (matches.length > 1) {
-    throw new UserError(`checklist ${name} is defined in ${matches.length} files (${matches.map((match) => match.file).join(', ')}); an operator must keep one`);
-  }
-  return matches[0]!;
+  const { definition, file } = await findDefinition(folder, 'Checklist', name, logger);
+  return { checklist: definition, file };
 }

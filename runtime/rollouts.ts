@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import type pg from 'pg';
-import { DefinitionError, findDefinitionFiles, formatProblem, loadChecklist, loadDefinition } from '../definitions/load.ts';
+import { DefinitionError, loadChecklist } from '../definitions/load.ts';
 import type { Role, RoleDirectory } from '../definitions/roles.ts';
 import type { Checklist, RolloutPlan } from '../definitions/schema.ts';
 import { getRollout, listRollouts as listStoredRollouts } from '../store/run-records.ts';
@@ -10,6 +10,7 @@ import {
   ROLLOUT_FINISHED, ROLLOUT_WORKFLOW, type Channel, type RolloutRecord, type RolloutRunInput, type RolloutStatus, type StepState,
 } from '../workflows/definitions.ts';
 import { ControlForbidden, NotFoundError, UserError } from './errors.ts';
+import { findDefinition } from './runbook-catalog.ts';
 
 /** Phased rollouts: started by a release manager, read from golive's records. */
 
@@ -104,33 +105,10 @@ async function firstFile(paths: readonly string[]): Promise<string | undefined> 
   return undefined;
 }
 
-/**
- * The rollout plan of that metadata.name in a folder (the server's, or GOLIVE_ROLLOUTS_DIR on the command
- * line). A file that is not a valid definition is skipped with a log line, as the runbooks folder does.
- */
+/** The rollout plan of that metadata.name in a folder (the server's, or GOLIVE_ROLLOUTS_DIR on the command line). */
 export async function findRolloutPlan(folder: string, name: string, logger: { warn(fields: object, message: string): void }): Promise<{ plan: RolloutPlan; file: string }> {
-  const found = await findDefinitionFiles([folder]);
-  for (const problem of found.problems) logger.warn({ folder, problem: formatProblem(problem) }, 'cannot read the rollouts folder');
-  const plans: { plan: RolloutPlan; file: string }[] = [];
-  for (const file of found.files) {
-    const result = await loadDefinition(file);
-    if (!result.ok) {
-      const first = result.problems.find((problem) => problem.severity === 'error');
-      logger.warn({ file, problem: first && formatProblem(first) }, 'skipped an invalid rollout plan file; check it with `golive validate`');
-      continue;
-    }
-    if (result.kind === 'RolloutPlan') plans.push({ plan: result.definition, file });
-  }
-  const matches = plans.filter((entry) => entry.plan.metadata.name === name);
-  const [entry, ...others] = matches;
-  if (!entry) {
-    const known = [...new Set(plans.map((known) => known.plan.metadata.name))].sort().join(', ') || 'none';
-    throw new NotFoundError(`no rollout plan named ${name} in ${folder} (known: ${known})`);
-  }
-  if (others.length > 0) {
-    throw new UserError(`rollout plan ${name} is defined in ${matches.length} files in ${folder} (${matches.map((match) => match.file).join(', ')}); keep one`);
-  }
-  return entry;
+  const { definition, file } = await findDefinition(folder, 'RolloutPlan', name, logger);
+  return { plan: definition, file };
 }
 
 /** The answer to a rollout run id golive has no record of. */

@@ -17,6 +17,7 @@ import { describeFailure } from './failures.ts';
 import { AuditProjection } from './projection.ts';
 import { actionOptions, PRESETS } from './presets.ts';
 import { actionRequest } from './step-kinds.ts';
+import { Judging } from './judging.ts';
 
 /**
  * The go-live gate: one run of a checklist for one service. Automatic items run their check
@@ -62,7 +63,7 @@ export class ChecklistRun {
   readonly projection: AuditProjection;
   /** control: set once someone aborts. */
   abortRequest?: ControlRequest;
-  private pendingControls = 0;
+  private readonly controls = new Judging();
   private seq = 0;
 
   constructor(readonly input: ChecklistRunInput, runId: string) {
@@ -93,21 +94,15 @@ export class ChecklistRun {
   }
 
   /** Runs a control's judgement; until it settles, no new check starts and the run does not end. */
-  async judging<T>(work: () => Promise<T>): Promise<T> {
-    this.pendingControls += 1;
-    try {
-      return await work();
-    } finally {
-      this.pendingControls -= 1;
-    }
+  judging<T>(work: () => Promise<T>): Promise<T> {
+    return this.controls.run(work);
   }
 
   /** Appends one audit event with the record as it is now; written to Postgres in the background. */
   audit(action: string, options: AuditOptions = {}): void {
     this.record.summary = summarize(this.record.items);
     const event = { runId: this.record.runId, seq: ++this.seq, at: now(), actor: options.actor ?? 'golive', channel: options.channel, action, stepId: options.stepId, detail: options.detail };
-    // Written outside the checks' scope: stopping the checks at the end must not stop a write in flight.
-    void CancellationScope.nonCancellable(async () => this.projection.append(event, options.approval));
+    this.projection.append(event, options.approval);
   }
 
   /** Closes an item with its outcome; a waived item stays waived, with what its check found. */
@@ -127,7 +122,7 @@ export class ChecklistRun {
     let failure: string | undefined;
     try {
       failure = await this.preflight();
-      await condition(() => this.pendingControls === 0);
+      await this.controls.settled();
       if (failure === undefined && !this.abortRequest) await this.decideItems();
     } catch (error) {
       if (!isCancellation(error)) throw error;
@@ -177,7 +172,7 @@ export class ChecklistRun {
     const queue = this.input.checklist.spec.phases.flatMap((phase) => phase.items.flatMap((item) => (item.check?.kind === 'action' ? [{ id: item.id, check: item.check }] : [])));
     const worker = async () => {
       for (let next = queue.shift(); next; next = queue.shift()) {
-        await condition(() => this.pendingControls === 0);
+        await this.controls.settled();
         if (this.abortRequest) return;
         const item = this.item(next.id);
         // An item waived before its turn is not checked: nothing it found would change the verdict.

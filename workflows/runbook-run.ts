@@ -1,38 +1,16 @@
 import { CancellationScope, condition, isCancellation } from '@temporalio/workflow';
 import { IRREVERSIBLE_ACTIONS } from '../definitions/failover-record.ts';
-import type { Role } from '../definitions/roles.ts';
-import type { ApprovalStep, RunPlan, Step } from '../definitions/schema.ts';
+import type { RunPlan, Step } from '../definitions/schema.ts';
 import {
   FINISHED,
-  type ApprovalDecision, type Channel, type ControlRequest, type RunbookRunInput, type RunKind, type RunState, type RunStatus, type StepState,
+  type ApprovalDecision, type Channel, type ControlRequest, type RunbookRunInput, type RunState, type RunStatus, type StepState,
 } from './definitions.ts';
 import { describeFailure, interruptedDetails, StepFailure } from './failures.ts';
-import { AuditProjection, type RunRecords } from './projection.ts';
+import { AuditProjection } from './projection.ts';
 import { withheldRollback } from './withheld.ts';
-import { awaitApproval, awaitPause, initialState, performAction, preflightRun, startDetail, type Phase } from './step-kinds.ts';
-
-
-export interface RunOptions {
-  kind: RunKind;
-  /**
-   * Judges a run whose steps all succeeded; a returned reason fails it (a drill that restored
-   * fine but missed its RPO). Nothing is rolled back for a verdict: every step did its work.
-   */
-  verdict?: (state: RunState) => string | undefined;
-  /** A role the requester must hold when the run starts (checked on the worker in pre-flight). */
-  requiredRole?: Role;
-  /** The kind's own record as the run stands now (a failover's, a rollout's), sent with every audit batch. */
-  records?: (run: RunbookRun) => RunRecords;
-  /** What a gate nobody decided by its timeout does: fail the run (the default) or go on as if approved. */
-  onGateTimeout?: (step: ApprovalStep) => 'fail' | 'approve';
-  /**
-   * Which of the compensations due run, given in the order they would run (newest first): all of
-   * them by default; a rollout back to the previous phase runs only the newest.
-   */
-  selectRollback?: (compensations: Step[], cause: 'failed' | 'aborted') => Step[];
-  /** Work before the first step, after pre-flight (a rollout's checklist gate); a returned reason fails the run. */
-  before?: (run: RunbookRun) => Promise<string | undefined>;
-}
+import { awaitApproval, awaitPause, initialRunState, initialState, performAction, preflightRun, startDetail, type Phase } from './step-kinds.ts';
+import type { RunOptions } from './run-options.ts';
+import { Judging } from './judging.ts';
 /** `maybeApplied`: the step was stopped while its action ran; its compensation must run. */
 type Outcome = { kind: 'succeeded' | 'skipped' | 'aborted'; maybeApplied?: boolean } | { kind: 'failed'; reason: string };
 
@@ -69,7 +47,7 @@ export class RunbookRun {
   /** control: ends the current pause step early. */
   resumeRequested = false;
   readonly projection: AuditProjection;
-  private pendingControls = 0;
+  private readonly controls = new Judging();
   private stepScope?: CancellationScope;
   private seq = 0;
   /** Each finished step's result, by id: what `{{steps.STEP.PATH}}` reads. */
@@ -82,20 +60,7 @@ export class RunbookRun {
 
   constructor(readonly input: Omit<RunbookRunInput, 'runbook'> & { runbook: RunPlan }, runId: string, readonly options: RunOptions = { kind: 'runbook' }) {
     this.runbook = input.runbook;
-    const { metadata, spec } = input.runbook;
-    this.state = {
-      runId,
-      runbook: metadata.name,
-      service: metadata.service,
-      strategy: spec.strategy,
-      requestedBy: input.requestedBy,
-      status: 'running',
-      paused: false,
-      startedAt: now(),
-      steps: spec.steps.map((step) => initialState(step, 'steps')),
-      rollback: [],
-      pauses: [],
-    };
+    this.state = initialRunState(input.runbook, runId, input.requestedBy);
     this.projection = new AuditProjection(() => ({ kind: this.options.kind, state: this.state, ...this.options.records?.(this) }));
   }
 
@@ -120,13 +85,8 @@ export class RunbookRun {
   }
 
   /** Runs a control's judgement; until it settles, the run starts no new side effect. */
-  async judging<T>(work: () => Promise<T>): Promise<T> {
-    this.pendingControls += 1;
-    try {
-      return await work();
-    } finally {
-      this.pendingControls -= 1;
-    }
+  judging<T>(work: () => Promise<T>): Promise<T> {
+    return this.controls.run(work);
   }
 
   /** Appends one audit event with the run's state as it is now; written to Postgres in the background. */
@@ -175,7 +135,7 @@ export class RunbookRun {
 
   /** Controls being judged land first; a paused run waits here. */
   private async beforeSideEffect(): Promise<void> {
-    await condition(() => this.pendingControls === 0);
+    await this.controls.settled();
     if (this.state.paused && !this.abortRequest && !this.failRequest) {
       this.state.status = 'paused';
       const span = { from: now() };
@@ -183,7 +143,7 @@ export class RunbookRun {
       await condition(() => !this.state.paused || this.abortRequest !== undefined || this.failRequest !== undefined);
       Object.assign(span, { to: now() });
       this.state.status = 'running';
-      await condition(() => this.pendingControls === 0);
+      await this.controls.settled();
     }
   }
 

@@ -3,11 +3,11 @@ import type { createActivities } from '../activities/index.ts';
 import type { ActionRequest } from '../activities/types.ts';
 import { failedAssertions } from '../definitions/assertions.ts';
 import { durationMs } from '../definitions/duration.ts';
-import type { ActionStep, ApprovalStep, PauseStep, Step } from '../definitions/schema.ts';
+import type { ActionStep, ApprovalStep, PauseStep, RunPlan, Step } from '../definitions/schema.ts';
 import { exposureProblem, readExposure } from '../definitions/failover-record.ts';
 import { render } from '../definitions/templates.ts';
 import type { Target } from '../definitions/targets.ts';
-import type { StepState } from './definitions.ts';
+import type { RunState, StepState } from './definitions.ts';
 import { describeFailure, StepFailure } from './failures.ts';
 import { actionOptions, PRESETS } from './presets.ts';
 import type { RunbookRun } from './runbook-run.ts';
@@ -111,6 +111,15 @@ export async function awaitPause(run: RunbookRun, step: PauseStep): Promise<unkn
     Object.assign(span, { to: now() });
     run.resumeRequested = false;
   }
+}
+
+/** A run's state before its first step: every step pending. */
+export function initialRunState(plan: RunPlan, runId: string, requestedBy: string): RunState {
+  const { metadata, spec } = plan;
+  return {
+    runId, runbook: metadata.name, service: metadata.service, strategy: spec.strategy, requestedBy,
+    status: 'running', paused: false, startedAt: now(), steps: spec.steps.map((step) => initialState(step, 'steps')), rollback: [], pauses: [],
+  };
 }
 
 export function initialState(step: Step, phase: Phase): StepState {

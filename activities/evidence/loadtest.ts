@@ -2,7 +2,7 @@ import type { Stats } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { K6_THRESHOLD } from '../../definitions/actions.ts';
+import { K6_THRESHOLD } from '../../definitions/actions-go-live.ts';
 import { durationMs, formatAge } from '../../definitions/duration.ts';
 import { businessFailure, reason as errorReason } from '../../definitions/failures.ts';
 import { stepTarget, type ActionCall } from '../call.ts';

@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { sendControl } from '../../runtime/runs.ts';
@@ -34,18 +35,16 @@ export function controlRoutes(deps: ServerDeps): FastifyPluginAsyncZod {
           tags: ['controls'], summary: SUMMARIES[control], params: ControlParams, body: ControlBody,
           response: { 200: ControlAnswer, ...errorResponses(400, 401, 403, 404, 409, 503) },
         },
-      }, async (request) => {
-        const actor = principalOf(request).user;
-        const runId = request.params.id;
-        const message = await sendControl(
-          { client: deps.client, store: deps.store, taskQueue: deps.taskQueue },
-          runId,
-          control,
-          { actor, channel: 'api', comment: request.body?.comment, stepId: request.body?.step },
-        );
-        request.log.info({ runId, control, actor }, 'control applied through the API');
-        return { runId, control, actor, message };
-      });
+      }, async (request) => answerControl(deps, request, request.params.id, control, { comment: request.body?.comment, stepId: request.body?.step }));
     }
   };
+}
+
+/** Sends one control as the token's user through the `api` channel: what every control route answers. */
+export async function answerControl(deps: ServerDeps, request: FastifyRequest, runId: string, control: ControlName, fields: { comment?: string; stepId?: string }) {
+  const actor = principalOf(request).user;
+  const stack = { client: deps.client, store: deps.store, taskQueue: deps.taskQueue };
+  const message = await sendControl(stack, runId, control, { actor, channel: 'api', ...fields });
+  request.log.info({ runId, control, actor }, 'control applied through the API');
+  return { runId, control, actor, message };
 }

@@ -7,11 +7,11 @@ import { UserError } from '../../runtime/errors.ts';
 import {
   findRolloutPlan, listRollouts, planChecklist, readRollout, requireReleaseManager, rolloutStatus, startRollout,
 } from '../../runtime/rollouts.ts';
-import { sendControl } from '../../runtime/runs.ts';
 import { rolloutQuery, type ControlName, type RolloutRecord, type StepState } from '../../workflows/definitions.ts';
 import { ControlAnswer, RolloutAnswerShape, RolloutListShape, StartedRun, strictBody } from '../api-schemas.ts';
 import { principalOf } from '../auth.ts';
 import type { ServerDeps } from '../deps.ts';
+import { answerControl } from './controls.ts';
 import { errorResponses } from '../errors.ts';
 
 const RolloutListQuery = z.object({
@@ -128,18 +128,7 @@ export function rolloutRoutes(deps: ServerDeps): FastifyPluginAsyncZod {
           tags: ['rollouts'], summary: SUMMARIES[control], params: RunParams, body: ControlBody,
           response: { 200: ControlAnswer, ...errorResponses(400, 401, 403, 404, 409, 503) },
         },
-      }, async (request) => {
-        const actor = principalOf(request).user;
-        const runId = request.params.id;
-        const message = await sendControl(
-          { client: deps.client, store: deps.store, taskQueue: deps.taskQueue },
-          runId,
-          control,
-          { actor, channel: 'api', comment: request.body?.comment },
-        );
-        request.log.info({ runId, control, actor }, 'rollout control applied through the API');
-        return { runId, control, actor, message };
-      });
+      }, async (request) => answerControl(deps, request, request.params.id, control, { comment: request.body?.comment }));
     }
   };
 }

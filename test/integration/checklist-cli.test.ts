@@ -75,7 +75,7 @@ describe('golive checklist on the stack', () => {
     const noService = await cli('checklist', 'run', 'launch', '--as', 'rita');
     expect([noService.code, noService.stderr.trim()]).toEqual([2, 'golive: checklist launch names no service: say which service goes live (--service NAME, or service in the API)']);
     const unknown = await cli('checklist', 'run', 'no-such', '--service', 'orders');
-    expect([unknown.code, unknown.stderr.trim()]).toEqual([2, "golive: no checklist named no-such in the server's checklists folder (known: launch)"]);
+    expect([unknown.code, unknown.stderr.trim()]).toEqual([2, `golive: no checklist named no-such in ${stack.folder} (known: launch)`]);
     const noRun = await cli('checklist', 'status', 'orders-launch-20990101-0000-beef');
     expect([noRun.code, noRun.stderr.trim()]).toEqual([2, 'golive: no checklist run orders-launch-20990101-0000-beef: list them with `golive checklist list`']);
   });

@@ -204,10 +204,14 @@ describe('/api/openapi.json', () => {
     expect(document.openapi).toBe('3.1.0');
     const routes = Object.entries(document.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`));
     expect(routes.sort()).toEqual([
-      'GET /api/drills', 'GET /api/drills/{runId}', 'GET /api/failovers', 'GET /api/failovers/{id}', 'GET /api/posture', 'GET /api/runs', 'GET /api/runs/{id}', 'GET /api/runs/{id}/timeline',
-      'GET /healthz', 'GET /metrics', 'GET /readyz', 'POST /api/failovers', 'POST /api/runs',
-      ...['abort', 'approve', 'pause', 'reject', 'resume', 'skip'].map((control) => `POST /api/runs/{id}/${control}`),
-    ]);
+      'GET /api/checklists/runs', 'GET /api/checklists/runs/{id}',
+      'GET /api/drills', 'GET /api/drills/{runId}', 'GET /api/failovers', 'GET /api/failovers/{id}', 'GET /api/posture',
+      'GET /api/rollouts', 'GET /api/rollouts/{id}', 'GET /api/runs', 'GET /api/runs/{id}', 'GET /api/runs/{id}/timeline',
+      'GET /healthz', 'GET /metrics', 'GET /readyz', 'POST /api/checklists/runs', 'POST /api/failovers', 'POST /api/rollouts',
+      ...['abort', 'approve', 'pause', 'promote', 'reject', 'resume', 'rollback'].map((control) => `POST /api/rollouts/{id}/${control}`),
+      'POST /api/runs',
+      ...['abort', 'approve', 'pause', 'promote', 'reject', 'resume', 'rollback', 'skip', 'waive'].map((control) => `POST /api/runs/{id}/${control}`),
+    ].sort());
     expect(document.components.securitySchemes).toEqual({ bearerAuth: expect.objectContaining({ type: 'http', scheme: 'bearer' }) });
     expect(document.security).toEqual([{ bearerAuth: [] }]);
     expect(document.paths['/healthz']?.get?.security).toEqual([]);

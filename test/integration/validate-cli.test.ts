@@ -75,7 +75,10 @@ describe('golive validate', () => {
     const result = await golive('validate', '--json', join(ROOT, 'rollouts'), missing);
     expect(result.code).toBe(1);
     expect(JSON.parse(result.stdout)).toEqual({
-      files: [{ file: join(ROOT, 'rollouts', 'checkout-v2.yaml'), valid: true, kind: 'RolloutPlan', name: 'checkout-v2' }],
+      files: [
+        { file: join(ROOT, 'rollouts', 'checkout-v2.yaml'), valid: true, kind: 'RolloutPlan', name: 'checkout-v2' },
+        { file: join(ROOT, 'rollouts', 'orders-new-checkout-demo.yaml'), valid: true, kind: 'RolloutPlan', name: 'orders-new-checkout-demo' },
+      ],
       problems: [{ file: missing, line: 0, col: 0, path: '', message: 'no such file or folder', severity: 'error' }],
     });
   });
