@@ -14,6 +14,9 @@ export function breachText(guard: Guard): string {
   return [guard.max === undefined ? undefined : `> ${guard.max}`, guard.min === undefined ? undefined : `< ${guard.min}`].filter(Boolean).join(' or ');
 }
 
+/** A reading as a person reads it: four significant digits (0.3044, 1523). */
+const readable = (value: number | null) => (value === null ? 'none' : Number(value.toPrecision(4)));
+
 /** true within the thresholds, false outside, null without a value (inconclusive). */
 export function judge(guard: Guard, value: number | null): boolean | null {
   if (value === null) return null;
@@ -82,7 +85,7 @@ export class GuardWatch {
     if (ok === false) this.run.record('guard.breached', { detail });
     if (ok === true && wasBreaching) this.run.record('guard.recovered', { detail });
     if (ok === false && reading.breaches >= guard.failureLimit) {
-      const reason = `guard ${guard.name} breached ${reading.breaches} times in a row (last value ${answer.value}; it breaches at ${reading.threshold}), checked every ${guard.interval}`;
+      const reason = `guard ${guard.name} breached ${reading.breaches} times in a row (last value ${readable(answer.value)}; it breaches at ${reading.threshold}), checked every ${guard.interval}`;
       this.run.record('guard.tripped', { detail: { ...detail, reason } });
       this.run.failNow(reason);
     }
