@@ -30,6 +30,8 @@ export interface ServicePosture {
     reason?: string;
   } | null;
   lastPassedDrillAt: string | null;
+  /** How recently a drill must have passed (the runbook's spec.drill.window, default 30d). */
+  drillWindow: string;
   /** The newest failover drill of the service, by T_d, with its RTO against its runbook's objective. */
   lastFailoverDrill: FailoverDrillPosture | null;
   /** No drill passed within the drill window (spec.drill.window, default 30d). */
@@ -121,6 +123,7 @@ function servicePosture(service: string, input: PostureInput, runbooks: readonly
     lastBackup,
     lastDrill,
     lastPassedDrillAt,
+    drillWindow: window,
     lastFailoverDrill: failover.lastFailoverDrill,
     stale,
     problems,

@@ -80,7 +80,7 @@ export function listChecklistRuns(pool: pg.Pool, filter: { service?: string; lim
 }
 
 /** The checklist of that metadata.name in a folder (the server's GOLIVE_CHECKLISTS_DIR). */
-export async function findChecklist(folder: string, name: string, logger: { warn(fields: object, message: string): void }): Promise<{ checklist: Checklist; file: string }> {
-  const { definition, file } = await findDefinition(folder, 'Checklist', name, logger);
+export async function findChecklist(folder: string, name: string, logger: { warn(fields: object, message: string): void }, where?: string): Promise<{ checklist: Checklist; file: string }> {
+  const { definition, file } = await findDefinition(folder, 'Checklist', name, logger, where);
   return { checklist: definition, file };
 }

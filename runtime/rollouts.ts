@@ -106,8 +106,8 @@ async function firstFile(paths: readonly string[]): Promise<string | undefined> 
 }
 
 /** The rollout plan of that metadata.name in a folder (the server's, or GOLIVE_ROLLOUTS_DIR on the command line). */
-export async function findRolloutPlan(folder: string, name: string, logger: { warn(fields: object, message: string): void }): Promise<{ plan: RolloutPlan; file: string }> {
-  const { definition, file } = await findDefinition(folder, 'RolloutPlan', name, logger);
+export async function findRolloutPlan(folder: string, name: string, logger: { warn(fields: object, message: string): void }, where?: string): Promise<{ plan: RolloutPlan; file: string }> {
+  const { definition, file } = await findDefinition(folder, 'RolloutPlan', name, logger, where);
   return { plan: definition, file };
 }
 

@@ -40,16 +40,20 @@ export async function definitionsByName<K extends ParsedDefinition['kind']>(fold
   return byName;
 }
 
-/** The one definition of that kind and metadata.name in a folder: 404 naming the known ones, or a refusal when two files define it. */
-export async function findDefinition<K extends ParsedDefinition['kind']>(folder: string, kind: K, name: string, logger: Logger): Promise<{ definition: DefinitionOf<K>; file: string }> {
+/**
+ * The one definition of that kind and metadata.name in a folder: 404 naming the known ones, or a
+ * refusal when two files define it. `where` names the folder in messages (the API says "the
+ * server's … folder" rather than show a server path).
+ */
+export async function findDefinition<K extends ParsedDefinition['kind']>(folder: string, kind: K, name: string, logger: Logger, where = folder): Promise<{ definition: DefinitionOf<K>; file: string }> {
   const byName = await definitionsByName(folder, kind, logger);
   const [entry, ...others] = byName.get(name) ?? [];
   if (!entry) {
     const known = [...byName.keys()].sort().join(', ') || 'none';
-    throw new NotFoundError(`no ${WHAT[kind]} named ${name} in ${folder} (known: ${known})`);
+    throw new NotFoundError(`no ${WHAT[kind]} named ${name} in ${where} (known: ${known})`);
   }
   if (others.length > 0) {
-    throw new UserError(`${WHAT[kind]} ${name} is defined in ${others.length + 1} files in ${folder} (${[entry, ...others].map((match) => match.file).join(', ')}); keep one`);
+    throw new UserError(`${WHAT[kind]} ${name} is defined in ${others.length + 1} files in ${where} (${[entry, ...others].map((match) => match.file).join(', ')}); keep one`);
   }
   return entry;
 }

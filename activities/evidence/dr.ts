@@ -13,13 +13,11 @@ import type { ActionDeps } from '../types.ts';
  * unmet condition with its numbers, for the person who has to fix it.
  */
 
-/** Posture states the drill window only in its staleness problem; ServicePosture has no field for it. */
-const STALE = /^no drill passed in (\S+) \((.+)\)$/;
 const NO_RUNBOOK = /^no runbook declares spec\.backup or spec\.drill for /;
 
 const noRunbook = (service: string) => `golive has no runbook declaring service ${service} (add spec.backup/spec.drill)`;
 
-function unmet(posture: ServicePosture, window: RegExpExecArray | undefined, now: Date): string[] {
+function unmet(posture: ServicePosture, now: Date): string[] {
   const reasons: string[] = [];
   if (posture.problems.some((problem) => NO_RUNBOOK.test(problem))) reasons.push(noRunbook(posture.service));
   const backup = posture.lastBackup;
@@ -32,7 +30,7 @@ function unmet(posture: ServicePosture, window: RegExpExecArray | undefined, now
   if (posture.stale) {
     const passedAt = posture.lastPassedDrillAt;
     const last = passedAt === null ? 'never passed' : `last passed ${formatAge(now.getTime() - Date.parse(passedAt))} ago`;
-    reasons.push(window ? `no restore drill passed within ${window[1]} (${window[2]})` : `no restore drill passed within the drill window (${last})`);
+    reasons.push(`no restore drill passed within ${posture.drillWindow} (${last})`);
   }
   return reasons;
 }
@@ -43,8 +41,7 @@ function passedDrill(finishedAt: string, now: Date) {
 }
 
 function evidence(posture: ServicePosture, now: Date) {
-  const staleness = posture.problems.map((problem) => STALE.exec(problem)).find((match): match is RegExpExecArray => match !== null);
-  const reasons = unmet(posture, staleness, now);
+  const reasons = unmet(posture, now);
   // A status posture judges not ok for a cause not restated above still fails, in posture's words.
   if (posture.status !== 'ok' && reasons.length === 0) reasons.push(...posture.problems);
   const { lastBackup: backup, lastDrill: drill, lastPassedDrillAt } = posture;
@@ -64,8 +61,7 @@ function evidence(posture: ServicePosture, now: Date) {
     },
     lastDrill: drill && { runId: drill.runId, status: drill.status, finishedAt: drill.finishedAt, reason: drill.reason ?? null },
     lastPassedDrill: lastPassedDrillAt === null ? null : passedDrill(lastPassedDrillAt, now),
-    /** Known only when no drill passed within it: posture names the window in that problem alone. */
-    drillWindow: staleness?.[1] ?? null,
+    drillWindow: posture.drillWindow,
     stale: posture.stale,
     problems: posture.problems,
     at: now.toISOString(),

@@ -45,7 +45,7 @@ export function checklistRoutes(deps: ServerDeps): FastifyPluginAsyncZod {
       },
     }, async (request, reply) => {
       const { checklist: name, service, signOffTimeout, comment } = request.body;
-      const { checklist, file } = await findChecklist(folder, name, request.log);
+      const { checklist, file } = await findChecklist(folder, name, request.log, "the server's checklists folder");
       const user = principalOf(request).user;
       const runId = await startChecklist(deps.client, {
         checklist, service, requestedBy: user, channel: 'api', taskQueue: deps.taskQueue, source: name, signOffTimeout, comment,

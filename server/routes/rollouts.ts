@@ -65,7 +65,7 @@ async function requestedPlan(deps: ServerDeps, body: StartRolloutRequest, log: F
     if (adhoc.length > 0) {
       throw new UserError(`${adhoc.join(', ')}: give either plan (a rollout plan in the server's rollouts folder, which says its own phases) or flag and service (an ad-hoc rollout), not both`);
     }
-    const { plan, file } = await findRolloutPlan(deps.rolloutsDir ?? 'rollouts', body.plan, log);
+    const { plan, file } = await findRolloutPlan(deps.rolloutsDir ?? 'rollouts', body.plan, log, "the server's rollouts folder");
     return { plan, source: body.plan, file };
   }
   if (body.flag === undefined || body.service === undefined) {

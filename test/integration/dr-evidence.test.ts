@@ -72,7 +72,7 @@ describe('golive.dr-evidence', () => {
       backup: { backupId: 'orders-fresh', withinRpo: true, age: expect.stringMatching(/^2h 0m$|^1h 59m$/) },
       lastDrill: { runId: 'orders-drill-1', status: 'passed', reason: null },
       lastPassedDrill: { age: expect.stringMatching(/^3d 0h$|^2d 23h$/) },
-      drillWindow: null,
+      drillWindow: '30d',
       stale: false,
       problems: [],
     });

@@ -158,7 +158,7 @@ describe('POST /api/rollouts', () => {
 
   it('answers 404 for a plan the server does not have, and 400 naming the file of a checklist it cannot read', async () => {
     const unknown = await post('rita', '/api/rollouts', { plan: 'no-such-plan' });
-    expect([unknown.status, unknown.error?.message]).toEqual([404, `no rollout plan named no-such-plan in ${folder} (known: gated-rollout, quick-rollout)`]);
+    expect([unknown.status, unknown.error?.message]).toEqual([404, "no rollout plan named no-such-plan in the server's rollouts folder (known: gated-rollout, quick-rollout)"]);
     const gated = await post('rita', '/api/rollouts', { plan: 'gated-rollout' });
     expect([gated.status, gated.error?.message]).toEqual([400, expect.stringContaining(`gated by checklist no-such-checklist, and there is no ${join(folder, 'no-such-checklist.yaml')}`)]);
     expect(gated.error?.message).toContain('golive validate');

@@ -46,6 +46,7 @@ describe('computePosture', () => {
       },
       lastDrill: { runId: 'orders-drill-1', status: 'passed', finishedAt: '2026-03-08T12:00:00.000Z', rpoMs: 7_500_000, rtoMs: 243_000, reason: undefined },
       lastPassedDrillAt: '2026-03-08T12:00:00.000Z',
+      drillWindow: '30d',
       lastFailoverDrill: null,
       stale: false,
       problems: [],
