@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import type { Config } from '../config/env.ts';
-import { ADHOC_SOURCE, adhocPlan, parsePhases, type AdhocOptions, type Spelling } from '../definitions/adhoc-rollout.ts';
+import { ADHOC_SOURCE, adhocPlan, parsePhases, type AdhocOptions, type Spelling } from '../runtime/adhoc-rollout.ts';
 import type { RolloutPlan } from '../definitions/schema.ts';
 import { UserError } from '../runtime/errors.ts';
 import { rolloutQuery, type RolloutRecord } from '../workflows/definitions.ts';

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { ADHOC_SOURCE, adhocPlan } from '../../definitions/adhoc-rollout.ts';
+import { ADHOC_SOURCE, adhocPlan } from '../../runtime/adhoc-rollout.ts';
 import type { RolloutPlan } from '../../definitions/schema.ts';
 import { UserError } from '../../runtime/errors.ts';
 import {

@@ -1,20 +1,17 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRoleDirectory } from '../../runtime/roles.ts';
-import { startHttpServer, type HttpServer } from '../../server/http.ts';
+import type { HttpServer } from '../../server/http.ts';
 import type { FlagStore } from '../../store/flags.ts';
 import { createPgIdentityStore } from '../../store/identity.ts';
-import { createPgProtectionStore } from '../../store/protection.ts';
 import type { RolloutRecord } from '../../workflows/definitions.ts';
 import { callApi, serverRunbook } from '../support/api.ts';
 import { uniqueId } from '../support/db.ts';
 import { createEngineHarness, type EngineHarness } from '../support/engine.ts';
 import { until } from '../support/poll.ts';
-import { ROLLOUT_ROLES, startRolloutWorker } from '../support/rollout.ts';
+import { startRolloutServer, startRolloutWorker } from '../support/rollout.ts';
 
 /**
  * POST /api/rollouts, the rollout records and the rollout controls against a real worker running the
@@ -76,13 +73,7 @@ beforeAll(async () => {
   await writeFile(join(folder, 'quick-rollout.yaml'), quickPlan);
   await writeFile(join(folder, 'gated-rollout.yaml'), gatedPlan);
   await writeFile(join(folder, 'held-runbook.yaml'), serverRunbook('held-runbook'));
-  server = await startHttpServer(
-    {
-      store: harness.store, protection: createPgProtectionStore(harness.pool), identity, roles: createRoleDirectory(ROLLOUT_ROLES, identity),
-      runbooksDir: folder, rolloutsDir: folder, checklistsDir: folder, client: harness.client, pool: harness.pool, taskQueue: harness.taskQueue,
-    },
-    { host: '127.0.0.1', port: 0, logger: pino({ level: 'silent' }) },
-  );
+  server = await startRolloutServer(harness, identity, { runbooksDir: folder, rolloutsDir: folder, checklistsDir: folder });
 });
 
 afterAll(async () => {

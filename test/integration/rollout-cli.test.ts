@@ -1,18 +1,15 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRoleDirectory } from '../../runtime/roles.ts';
-import { startHttpServer, type HttpServer } from '../../server/http.ts';
+import type { HttpServer } from '../../server/http.ts';
 import type { FlagStore } from '../../store/flags.ts';
 import { createPgIdentityStore } from '../../store/identity.ts';
-import { createPgProtectionStore } from '../../store/protection.ts';
 import { golive } from '../support/cli.ts';
 import { uniqueId } from '../support/db.ts';
 import { createEngineHarness, shellEnv, type EngineHarness } from '../support/engine.ts';
 import { until } from '../support/poll.ts';
-import { ROLLOUT_ROLES, startRolloutWorker } from '../support/rollout.ts';
+import { startRolloutServer, startRolloutWorker } from '../support/rollout.ts';
 
 /**
  * `golive rollout` as a release manager uses it: against the stack (trusted operator, --as) and through
@@ -69,13 +66,7 @@ spec:
 
   const identity = createPgIdentityStore(harness.pool);
   const token = (await identity.createToken({ user: 'rob' }, { name: 'test-setup', channel: 'cli' })).token;
-  server = await startHttpServer(
-    {
-      store: harness.store, protection: createPgProtectionStore(harness.pool), identity, roles: createRoleDirectory(ROLLOUT_ROLES, identity),
-      runbooksDir: folder, rolloutsDir: rollouts, checklistsDir: checklists, client: harness.client, pool: harness.pool, taskQueue: harness.taskQueue,
-    },
-    { host: '127.0.0.1', port: 0, logger: pino({ level: 'silent' }) },
-  );
+  server = await startRolloutServer(harness, identity, { runbooksDir: folder, rolloutsDir: rollouts, checklistsDir: checklists });
   remoteEnv = { PATH: process.env.PATH ?? '', HOME: folder, GOLIVE_HOME: join(folder, '.golive-remote'), GOLIVE_URL: server.url, GOLIVE_TOKEN: token };
 });
 

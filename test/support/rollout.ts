@@ -3,8 +3,12 @@ import { ApplicationFailure } from '@temporalio/common';
 import { createActionActivities } from '../../activities/catalog.ts';
 import { parseRoles } from '../../definitions/roles.ts';
 import { RolloutPlanSchema, type RolloutPlan } from '../../definitions/schema.ts';
+import { pino } from 'pino';
 import { createRoleDirectory } from '../../runtime/roles.ts';
+import { startHttpServer, type HttpServer } from '../../server/http.ts';
 import { createFlagStore, type FlagStore } from '../../store/flags.ts';
+import type { IdentityStore } from '../../store/identity.ts';
+import { createPgProtectionStore } from '../../store/protection.ts';
 import { ROLLOUT_WORKFLOW, type RolloutRecord, type RolloutRunInput } from '../../workflows/definitions.ts';
 import { uniqueId } from './db.ts';
 import type { EngineHarness } from './engine.ts';
@@ -48,4 +52,15 @@ export async function startRollout(harness: EngineHarness, input: RolloutRunInpu
   const runId = uniqueId('rollout');
   await harness.client.workflow.start(ROLLOUT_WORKFLOW, { workflowId: runId, taskQueue: harness.taskQueue, args: [input] });
   return runId;
+}
+
+/** golive's HTTP server on the harness, with the rollout roles and these folders of plans, checklists and runbooks. */
+export function startRolloutServer(harness: EngineHarness, identity: IdentityStore, dirs: { runbooksDir: string; rolloutsDir: string; checklistsDir: string }): Promise<HttpServer> {
+  return startHttpServer(
+    {
+      store: harness.store, protection: createPgProtectionStore(harness.pool), identity, roles: createRoleDirectory(ROLLOUT_ROLES, identity),
+      ...dirs, client: harness.client, pool: harness.pool, taskQueue: harness.taskQueue,
+    },
+    { host: '127.0.0.1', port: 0, logger: pino({ level: 'silent' }) },
+  );
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { adhocPlan, parseGuard, parsePhases, type AdhocOptions } from '../../definitions/adhoc-rollout.ts';
+import { adhocPlan, parseGuard, parsePhases, type AdhocOptions } from '../../runtime/adhoc-rollout.ts';
 import { UserError } from '../../runtime/errors.ts';
 
 const cli = (option: string) => `--${option}`;

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
-import { UserError } from '../runtime/errors.ts';
-import { formatDuration, parseDuration } from './duration.ts';
-import { MAX_GUARD_EVALUATIONS, RolloutPlanSchema, type RolloutPlan } from './schema.ts';
+import { formatDuration, parseDuration } from '../definitions/duration.ts';
+import { MAX_GUARD_EVALUATIONS, RolloutPlanSchema, type RolloutPlan } from '../definitions/schema.ts';
+import { UserError } from './errors.ts';
 
 /**
  * A rollout without a plan file: `golive rollout start --flag F --service S` (and the same fields of
