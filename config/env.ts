@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseRoles, type RoleMap } from '../definitions/roles.ts';
+import { SLACK_GROUP_ID, slackChannelId } from '../definitions/fields.ts';
 import { deniedPattern, NAME_PATTERN, targetEnvPolicy, type TargetEnvPolicy } from '../definitions/target-env.ts';
 import { addDemoEnv } from '../runtime/demo-env.ts';
 
@@ -49,7 +50,21 @@ const EnvSchema = z.object({
   GOLIVE_CHECKLISTS_DIR: z.string().trim().min(1).default('checklists'),
   GOLIVE_ROLLOUTS_DIR: z.string().trim().min(1).default('rollouts'),
   SLACK_BOT_TOKEN: z.string().trim().regex(/^xox[a-z]-/, 'must be a Slack bot token (xoxb-...)').optional(),
-  GOLIVE_SLACK_CHANNEL: z.string().trim().min(1).optional(),
+  GOLIVE_SLACK_CHANNEL: slackChannelId.optional(),
+  SLACK_SIGNING_SECRET: z.string().trim().regex(/^[0-9a-f]{16,}$/i, "must be the app's signing secret (hex, from Basic Information in the app's settings)").optional(),
+  SLACK_APP_TOKEN: z.string().trim().regex(/^xapp-/, 'must be a Slack app-level token (xapp-...) with connections:write').optional(),
+  GOLIVE_SLACK_SOCKET_MODE: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
+  GOLIVE_SLACK_GROUP_ROLES: z.string().default('').transform((value, ctx) => {
+    try {
+      const roles = parseRoles(value);
+      const notGroups = Object.keys(roles).filter((group) => !SLACK_GROUP_ID.test(group));
+      if (notGroups.length > 0) ctx.addIssue({ code: 'custom', message: `${notGroups.join(', ')}: must be Slack user group IDs like S0614TZR7` });
+      return roles;
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  }),
   SLACK_API_URL: z.string().trim().url('must be a URL like https://slack.com/api/').default('https://slack.com/api/'),
   GOLIVE_OIDC_ISSUER: httpUrl('https://login.example.com/realms/ops'),
   GOLIVE_OIDC_AUDIENCE: z.string().trim().min(1).optional(),
@@ -59,6 +74,14 @@ const EnvSchema = z.object({
   GOLIVE_TOKEN: z.string().trim().regex(/^glv_/, 'must be a golive API token (glv_...) from `golive token create`').optional(),
 }).superRefine((value, ctx) => {
   const pairs = [['GOLIVE_OIDC_ISSUER', 'GOLIVE_OIDC_AUDIENCE'], ['GOLIVE_URL', 'GOLIVE_TOKEN']] as const;
+  const needed = [
+    ['SLACK_SIGNING_SECRET', 'SLACK_BOT_TOKEN'],
+    ['GOLIVE_SLACK_SOCKET_MODE', 'SLACK_APP_TOKEN'],
+    ['GOLIVE_SLACK_SOCKET_MODE', 'SLACK_BOT_TOKEN'],
+  ] as const;
+  for (const [setting, also] of needed) {
+    if (value[setting] && value[also] === undefined) ctx.addIssue({ code: 'custom', path: [also], message: `must be set when ${setting} is` });
+  }
   for (const [first, second] of pairs) {
     if (value[first] !== undefined && value[second] === undefined) ctx.addIssue({ code: 'custom', path: [second], message: `must be set when ${first} is` });
     if (value[second] !== undefined && value[first] === undefined) ctx.addIssue({ code: 'custom', path: [first], message: `must be set when ${second} is` });
@@ -83,8 +106,12 @@ export interface Config {
   checklistsDir: string;
   /** The rollout plans `golive rollout start NAME` and POST /api/rollouts start by name. */
   rolloutsDir: string;
-  /** Drill results go to this channel when both are set; otherwise to the log only. */
-  slack: { token?: string; channel?: string; apiUrl: string };
+  /**
+   * Slack. token: the bot token every post and update is made with. channel: the channel ID of runs whose
+   * definition names none (metadata.slack.channel). signingSecret: serve /slack/events. socketMode with
+   * appToken: take the same events over Socket Mode instead. groupRoles: user group ID → roles of its members.
+   */
+  slack: { token?: string; channel?: string; apiUrl: string; signingSecret?: string; appToken?: string; socketMode: boolean; groupRoles: RoleMap };
   /** When set, the API also accepts bearer JWTs from this OpenID Connect provider; the user is `userClaim`. */
   oidc?: { issuer: string; audience: string; userClaim: string; jwksUrl?: string };
   /** When set, the CLI's run, drill history and posture commands go through this golive server's API. */
@@ -128,7 +155,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     runbooksDir: value.GOLIVE_RUNBOOKS_DIR,
     checklistsDir: value.GOLIVE_CHECKLISTS_DIR,
     rolloutsDir: value.GOLIVE_ROLLOUTS_DIR,
-    slack: { token: value.SLACK_BOT_TOKEN, channel: value.GOLIVE_SLACK_CHANNEL, apiUrl: value.SLACK_API_URL },
+    slack: {
+      token: value.SLACK_BOT_TOKEN, channel: value.GOLIVE_SLACK_CHANNEL, apiUrl: value.SLACK_API_URL,
+      signingSecret: value.SLACK_SIGNING_SECRET, appToken: value.SLACK_APP_TOKEN, socketMode: value.GOLIVE_SLACK_SOCKET_MODE, groupRoles: value.GOLIVE_SLACK_GROUP_ROLES,
+    },
     oidc: value.GOLIVE_OIDC_ISSUER && value.GOLIVE_OIDC_AUDIENCE
       ? { issuer: value.GOLIVE_OIDC_ISSUER, audience: value.GOLIVE_OIDC_AUDIENCE, userClaim: value.GOLIVE_OIDC_USER_CLAIM, jwksUrl: value.GOLIVE_OIDC_JWKS_URL }
       : undefined,

@@ -27,3 +27,12 @@ export const identifier = z
   .string()
   .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be lower-case letters, digits and dashes (like check-lag)');
 export const nonEmpty = z.string().trim().min(1);
+
+/** A Slack channel ID (`C0123ABCD`, private `G…`): names change, IDs don't, and golive reads a channel's history by ID. */
+export const SLACK_CHANNEL_ID = /^[CG][A-Z0-9]{6,}$/;
+export const slackChannelId = z
+  .string()
+  .trim()
+  .regex(SLACK_CHANNEL_ID, "must be a Slack channel ID like C0123ABCD (in Slack: the channel's details, at the bottom), not its name");
+/** A Slack user group ID (`S0614TZR7`): its members hold the roles GOLIVE_SLACK_GROUP_ROLES gives it. */
+export const SLACK_GROUP_ID = /^S[A-Z0-9]{6,}$/;

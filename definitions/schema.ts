@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseDuration, formatDuration } from './duration.ts';
-import { identifier, nonEmpty, objectiveDuration, positiveDuration } from './fields.ts';
+import { identifier, nonEmpty, objectiveDuration, positiveDuration, slackChannelId } from './fields.ts';
 import { ROLES } from './roles.ts';
 import { approvalGate, checkActionStep, checkReferences, StepInput } from './steps.ts';
 import { BackupPolicy, checkProtection, DrillPolicy } from './protection.ts';
@@ -23,6 +23,8 @@ const metadata = z.strictObject({
   service: identifier,
   owners: z.array(nonEmpty).optional(),
   description: z.string().optional(),
+  /** Where the service's runs, drill results and rollbacks are announced: one message per run, updated in place. */
+  slack: z.strictObject({ channel: slackChannelId }).optional(),
 });
 
 export const RunbookSchema = z

@@ -7,6 +7,7 @@ import { getChecklistRun, listChecklistRuns as listStoredChecklistRuns } from '.
 import { CHECKLIST_WORKFLOW, type Channel, type ChecklistRecord, type ChecklistRunInput } from '../workflows/definitions.ts';
 import { NotFoundError, UserError } from './errors.ts';
 import { findDefinition } from './runbook-catalog.ts';
+import { runChannel } from './slack-channel.ts';
 
 /** Checklist runs, the go-live gate: started for one service, read from golive's records. */
 
@@ -24,6 +25,8 @@ export interface StartChecklistOptions {
   signOffTimeout?: string;
   /** The rollout this checklist gates, when it does. */
   rollout?: string;
+  /** The Slack channel ID of the run's message when its definition names none (metadata.slack.channel wins). */
+  slackChannel?: string;
 }
 
 /**
@@ -45,7 +48,7 @@ export function checklistInput(options: Omit<StartChecklistOptions, 'taskQueue'>
   }
   return {
     checklist, service, requestedBy: options.requestedBy, channel: options.channel, source: options.source,
-    comment: options.comment, signOffTimeout, rollout: options.rollout,
+    comment: options.comment, signOffTimeout, rollout: options.rollout, slackChannel: runChannel(checklist, options.slackChannel),
   };
 }
 

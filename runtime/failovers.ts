@@ -6,6 +6,7 @@ import type { Runbook } from '../definitions/schema.ts';
 import { failoverServices, getFailover, listFailovers as listStoredFailovers, type FailoverFilter } from '../store/failovers.ts';
 import { FAILOVER_WORKFLOW, type Channel, type FailoverRecord, type FailoverRunInput } from '../workflows/definitions.ts';
 import { ControlForbidden, NotFoundError, UserError } from './errors.ts';
+import { runChannel } from './slack-channel.ts';
 
 /** Failovers and failover drills: started by an incident commander, read from golive's records. */
 
@@ -26,6 +27,8 @@ export interface StartFailoverOptions {
   trigger?: 'manual' | 'schedule';
   /** Where the runbook came from (file path or the server's runbook name). */
   source?: string;
+  /** The Slack channel ID of the run's message when its definition names none (metadata.slack.channel wins). */
+  slackChannel?: string;
 }
 
 /**
@@ -57,6 +60,7 @@ export function failoverInput(options: Omit<StartFailoverOptions, 'taskQueue'>):
     reason,
     force: options.force,
     drill: options.environment === undefined ? undefined : { environment: options.environment, trigger: options.trigger ?? 'manual' },
+    slackChannel: runChannel(options.runbook, options.slackChannel),
   };
 }
 

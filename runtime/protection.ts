@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Runbook } from '../definitions/schema.ts';
 import {
   BACKUP_WORKFLOW, DRILL_WORKFLOW,
-  type DrillRunInput, type ProtectionRunInput,
+  type Channel, type DrillRunInput, type ProtectionRunInput,
 } from '../workflows/definitions.ts';
 import { newRunId } from './runs.ts';
 import { UserError } from './errors.ts';
@@ -30,11 +30,13 @@ export interface ProtectionStart {
   taskQueue: string;
   source: string;
   freshBackup?: boolean;
+  /** How the requester reached golive (default cli; a schedule's runs are `schedule`). */
+  channel?: Channel;
 }
 
 /** What a backup or drill workflow is started with, by a person or by a schedule. */
 export function runInput(start: Omit<ProtectionStart, 'taskQueue'>, trigger: ProtectionRunInput['trigger']): DrillRunInput {
-  const input: DrillRunInput = { runbook: start.runbook, requestedBy: start.requestedBy, channel: trigger === 'schedule' ? 'schedule' : 'cli', source: start.source, trigger };
+  const input: DrillRunInput = { runbook: start.runbook, requestedBy: start.requestedBy, channel: trigger === 'schedule' ? 'schedule' : start.channel ?? 'cli', source: start.source, trigger };
   if (start.kind === 'drill' && start.freshBackup) input.freshBackup = true;
   return input;
 }

@@ -11,6 +11,7 @@ import {
 } from '../workflows/definitions.ts';
 import { ControlForbidden, NotFoundError, UserError } from './errors.ts';
 import { findDefinition } from './runbook-catalog.ts';
+import { runChannel } from './slack-channel.ts';
 
 /** Phased rollouts: started by a release manager, read from golive's records. */
 
@@ -27,6 +28,8 @@ export interface StartRolloutOptions {
   source?: string;
   comment?: string;
   taskQueue: string;
+  /** The Slack channel ID of the run's message when its definition names none (metadata.slack.channel wins). */
+  slackChannel?: string;
 }
 
 /**
@@ -55,7 +58,7 @@ export function rolloutInput(options: Omit<StartRolloutOptions, 'taskQueue'>): R
     throw new UserError(`rollout plan ${plan.metadata.name} names no checklist (spec.checklist), so checklist ${checklist.metadata.name} would gate nothing`);
   }
   const comment = options.comment?.trim() || undefined;
-  return { plan, requestedBy: options.requestedBy, channel: options.channel, source: options.source, comment, checklist };
+  return { plan, requestedBy: options.requestedBy, channel: options.channel, source: options.source, comment, checklist, slackChannel: runChannel(plan, options.slackChannel) };
 }
 
 /**

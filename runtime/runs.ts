@@ -6,6 +6,7 @@ import type { Runbook } from '../definitions/schema.ts';
 import type { RunStore } from '../store/runs.ts';
 import { ControlConflict, ControlForbidden, StackUnavailable, UserError } from './errors.ts';
 import { readRunState, unknownRun } from './run-state.ts';
+import { runChannel } from './slack-channel.ts';
 import {
   CONTROL_KINDS, CONTROLS, FINISHED, RUNBOOK_WORKFLOW, stateQuery,
   type Channel, type ControlName, type ControlRequest, type RunbookRunInput, type RunKind, type RunState,
@@ -18,6 +19,8 @@ export interface StartRunOptions {
   taskQueue: string;
   source?: string;
   comment?: string;
+  /** The Slack channel ID of the run's message when its definition names none (metadata.slack.channel wins). */
+  slackChannel?: string;
 }
 
 /** Run ids read well in Slack and the CLI: `orders-failover-20261124-1532-k3f9`. */
@@ -32,7 +35,10 @@ export function newRunId(name: string, at = new Date()): string {
  */
 export async function startRunbookRun(client: Client, options: StartRunOptions): Promise<string> {
   const runId = newRunId(options.runbook.metadata.name);
-  const input: RunbookRunInput = { runbook: options.runbook, requestedBy: options.requestedBy, channel: options.channel, source: options.source, comment: options.comment };
+  const input: RunbookRunInput = {
+    runbook: options.runbook, requestedBy: options.requestedBy, channel: options.channel, source: options.source, comment: options.comment,
+    slackChannel: runChannel(options.runbook, options.slackChannel),
+  };
   await client.workflow.start(RUNBOOK_WORKFLOW, { workflowId: runId, taskQueue: options.taskQueue, args: [input] });
   return runId;
 }

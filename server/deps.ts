@@ -9,6 +9,9 @@ import type { IdentityStore } from '../store/identity.ts';
 import type { ProtectionStore } from '../store/protection.ts';
 import type { RunStore } from '../store/runs.ts';
 import type { OidcSettings } from './oidc.ts';
+import type { Config } from '../config/env.ts';
+
+export type SlackSettings = Omit<Config['slack'], 'groupRoles'>;
 
 /** What the HTTP server needs; runtime/services.ts builds the real ones. */
 export interface ServerDeps {
@@ -36,6 +39,11 @@ export interface ServerDeps {
   flagCache?: FlagCache;
   /** Where runs are started and controls are answered. */
   taskQueue: string;
+  /**
+   * Slack: the app at POST /slack/events when signingSecret is set (Socket Mode instead when socketMode),
+   * and channel, the channel ID of the message of a run started here whose definition names none.
+   */
+  slack?: SlackSettings;
   /** When set, bearer JWTs from this OpenID Connect provider are accepted too. */
   oidc?: OidcSettings;
   registry: Registry;

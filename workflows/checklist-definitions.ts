@@ -23,7 +23,8 @@ export interface ChecklistRunInput {
   /** How long sign-offs may take (a duration); open items fail then. Default DEFAULT_SIGN_OFF_TIMEOUT. */
   signOffTimeout?: string;
   /** The rollout this checklist gates, when it does. */
-  rollout?: string;
+  rollout?: string;  /** The Slack channel ID the run's message goes to; none: the run has no Slack message. */
+  slackChannel?: string;
 }
 
 export const ITEM_STATUSES = ['pending', 'checking', 'waiting-sign-off', 'passed', 'failed', 'waived'] as const;

@@ -16,6 +16,7 @@ export * from './failover-definitions.ts';
 export * from './checklist-definitions.ts';
 export * from './rollout-definitions.ts';
 export * from './drill-definitions.ts';
+export * from './message-definitions.ts';
 
 export const RUNBOOK_WORKFLOW = 'runbookWorkflow';
 
@@ -45,6 +46,8 @@ export interface RunbookRunInput {
    * why: the requester's informed decision, audited with the numbers it overrode.
    */
   force?: string;
+  /** The Slack channel ID the run's message goes to; none: the run has no Slack message. */
+  slackChannel?: string;
 }
 
 export const RUN_STATUSES = ['running', 'waiting-approval', 'paused', 'rolling-back', 'succeeded', 'failed', 'aborted'] as const;

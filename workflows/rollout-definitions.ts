@@ -17,7 +17,8 @@ export interface RolloutRunInput {
   source?: string;
   comment?: string;
   /** The plan's checklist, read when the rollout started and pinned for its life. */
-  checklist?: Checklist;
+  checklist?: Checklist;  /** The Slack channel ID the run's message goes to; none: the run has no Slack message. */
+  slackChannel?: string;
 }
 
 export const ROLLOUT_STATUSES = ['gate', 'baking', 'waiting-approval', 'paused', 'rolling-back', 'succeeded', 'rolled-back', 'failed', 'aborted'] as const;

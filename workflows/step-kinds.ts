@@ -105,8 +105,11 @@ export async function awaitPause(run: RunbookRun, step: PauseStep): Promise<unkn
   const span = { from: now(), stepId: step.id };
   run.state.pauses.push(span);
   try {
-    const resumed = await condition(() => run.resumeRequested, limit);
-    return { resumedEarly: limit === undefined ? true : resumed };
+    if (limit === undefined) {
+      await condition(() => run.resumeRequested);
+      return { resumedEarly: true };
+    }
+    return { resumedEarly: await condition(() => run.resumeRequested, limit) };
   } finally {
     Object.assign(span, { to: now() });
     run.resumeRequested = false;

@@ -71,7 +71,7 @@ export function drRunbook(name: string, overrides: { objectives?: { rpo: string;
 }
 
 /** A worker on the harness's task queue with the real activities and records; drill results go to the log, or to `slack`. */
-export async function startDrWorker(harness: EngineHarness, env: Record<string, string>, slack: Config['slack'] = { apiUrl: 'http://127.0.0.1:9/' }): Promise<void> {
+export async function startDrWorker(harness: EngineHarness, env: Record<string, string>, slack: Pick<Config['slack'], 'token' | 'channel' | 'apiUrl'> = { apiUrl: 'http://127.0.0.1:9/' }): Promise<void> {
   const protection = createPgProtectionStore(harness.pool);
   const pgBin = requireTool(loadToolchain({ pgBin: process.env.GOLIVE_PG_BIN }), 'pgBin');
   const logger = createLogger('silent', 'golive-test');

@@ -29,7 +29,7 @@ describe('loadConfig', () => {
       runbooksDir: 'runbooks',
       checklistsDir: 'checklists',
       rolloutsDir: 'rollouts',
-      slack: { token: undefined, channel: undefined, apiUrl: 'https://slack.com/api/' },
+      slack: { token: undefined, channel: undefined, apiUrl: 'https://slack.com/api/', signingSecret: undefined, appToken: undefined, socketMode: false, groupRoles: {} },
     });
   });
 
@@ -40,7 +40,8 @@ describe('loadConfig', () => {
       GOLIVE_ROLES: 'rita=release-manager', GOLIVE_USER: 'rita', GOLIVE_HOME: '/var/lib/golive', GOLIVE_LOG_LEVEL: 'debug',
       TEMPORAL_CLI: '/opt/temporal', GOLIVE_PG_BIN: '/usr/lib/postgresql/16/bin', GOLIVE_NGINX_BIN: '/usr/sbin/nginx',
       GOLIVE_TARGET_ENV_ALLOW: 'ORDERS_*, UNLEASH_TOKEN',
-      GOLIVE_RUNBOOKS_DIR: '/etc/golive/runbooks', SLACK_BOT_TOKEN: 'xoxb-1-2-abc', GOLIVE_SLACK_CHANNEL: '#dr-drills', SLACK_API_URL: 'http://127.0.0.1:9000/api/',
+      GOLIVE_RUNBOOKS_DIR: '/etc/golive/runbooks', SLACK_BOT_TOKEN: 'xoxb-1-2-abc', GOLIVE_SLACK_CHANNEL: 'C0DRILLS1', SLACK_API_URL: 'http://127.0.0.1:9000/api/',
+      SLACK_SIGNING_SECRET: '8f742231b10e8888abcd99aaaaaa85a5', SLACK_APP_TOKEN: 'xapp-1-A1-1-abc', GOLIVE_SLACK_SOCKET_MODE: 'true', GOLIVE_SLACK_GROUP_ROLES: 'S0614TZR7=incident-commander',
     });
     expect(config).toEqual({
       temporal: { address: 'temporal.internal:7233', namespace: 'golive-prod', taskQueue: 'dr', apiKey: 'tk-1', tls: true },
@@ -55,7 +56,10 @@ describe('loadConfig', () => {
       runbooksDir: '/etc/golive/runbooks',
       checklistsDir: 'checklists',
       rolloutsDir: 'rollouts',
-      slack: { token: 'xoxb-1-2-abc', channel: '#dr-drills', apiUrl: 'http://127.0.0.1:9000/api/' },
+      slack: {
+        token: 'xoxb-1-2-abc', channel: 'C0DRILLS1', apiUrl: 'http://127.0.0.1:9000/api/',
+        signingSecret: '8f742231b10e8888abcd99aaaaaa85a5', appToken: 'xapp-1-A1-1-abc', socketMode: true, groupRoles: { S0614TZR7: ['incident-commander'] },
+      },
     });
   });
 
@@ -71,6 +75,9 @@ describe('loadConfig', () => {
     ['TEMPORAL_ADDRESS', 'nohostport', 'must be HOST:PORT'],
     ['SLACK_BOT_TOKEN', 'hunter2', 'must be a Slack bot token (xoxb-...)'],
     ['SLACK_API_URL', 'slack', 'must be a URL like https://slack.com/api/'],
+    ['GOLIVE_SLACK_CHANNEL', '#dr-drills', 'must be a Slack channel ID like C0123ABCD'],
+    ['SLACK_APP_TOKEN', 'xoxb-1', 'must be a Slack app-level token (xapp-...)'],
+    ['GOLIVE_SLACK_GROUP_ROLES', 'alice=approver', 'alice: must be Slack user group IDs like S0614TZR7'],
     ['DATABASE_URL', 'mysql://x', 'must start with postgres://'],
     ['GOLIVE_LOG_LEVEL', 'loud', 'expected one of "fatal"|"error"|"warn"|"info"|"debug"|"trace"|"silent"'],
     ['TEMPORAL_TLS', 'yes', 'expected one of "true"|"false"'],
