@@ -23,6 +23,11 @@ export function heartbeat(details?: unknown): void {
   context.heartbeat(lastDetails.get(context));
 }
 
+/** Which attempt of its activity this is (1 outside an activity): a retry checks what an earlier attempt left behind. */
+export function activityAttempt(): number {
+  return activityContext()?.info.attempt ?? 1;
+}
+
 /** Aborts when Temporal cancels the activity; never aborts outside an activity. */
 export function cancellationSignal(): AbortSignal | undefined {
   return activityContext()?.cancellationSignal;

@@ -3,8 +3,9 @@ import type { Role, RoleDirectory } from '../definitions/roles.ts';
 import { resolveTarget } from '../definitions/targets.ts';
 import { DrillNotRecorded, type DrillNotice } from '../store/protection.ts';
 import { AuditConflict, type RunStore } from '../store/runs.ts';
-import type { DrillRecord, PreflightInput, ProjectionBatch, RolloutRecord } from '../workflows/definitions.ts';
+import type { DrillRecord, PreflightInput, ProjectionBatch, RolloutRecord, RunMessageAnswer, RunMessageSync } from '../workflows/definitions.ts';
 import { createActionActivities } from './catalog.ts';
+import { createPostureDigestActivities, type PostureDigestDeps } from './notify/posture-digest.ts';
 import { evaluateGuards, type GuardQuery, type GuardValue } from './prometheus/guards.ts';
 import type { ActionDeps } from './types.ts';
 
@@ -20,13 +21,18 @@ export interface ActivityDeps {
     noticed(runId: string, notice: DrillNotice): Promise<void>;
   };
   /** Where drill results are announced: Slack when configured, else the log. */
-  notifier: { drillFinished(record: DrillRecord): Promise<DrillNotice>; rolloutRolledBack(record: RolloutRecord): Promise<void> };
+  notifier: { drillFinished(record: DrillRecord, channel?: string): Promise<DrillNotice>; rolloutRolledBack(record: RolloutRecord, channel?: string): Promise<void> };
+  /** Keeps each run's Slack message up to date (activities/notify/run-message.ts); absent: runs have no message on this worker. */
+  runMessages?: { sync(input: RunMessageSync): Promise<RunMessageAnswer> };
+  /** Where the posture digest is posted (the worker's Slack settings); absent: the digest fails naming SLACK_BOT_TOKEN. */
+  digest?: PostureDigestDeps;
 }
 
 /** Every activity the worker registers: one per catalog action, plus the runs' own bookkeeping. */
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createActionActivities(deps.actions),
+    ...createPostureDigestActivities(deps.actions.posture, deps.digest),
     /** Writes a batch of a run's audit trail; idempotent, so Temporal retries it until Postgres answers. */
     async projectRun(batch: ProjectionBatch): Promise<void> {
       try {
@@ -40,9 +46,13 @@ export function createActivities(deps: ActivityDeps) {
     async evaluateGuards(input: { runId: string; guards: GuardQuery[] }): Promise<GuardValue[]> {
       return evaluateGuards(deps.actions, input.runId, input.guards);
     },
-    /** Tells the service's people that a rollout's flag was rolled back. */
-    async notifyRollout(record: RolloutRecord): Promise<void> {
-      await deps.notifier.rolloutRolledBack(record);
+    /** Tells the service's people (in `channel`, the plan's, when it names one) that a rollout's flag was rolled back. */
+    async notifyRollout(record: RolloutRecord, channel?: string): Promise<void> {
+      await deps.notifier.rolloutRolledBack(record, channel);
+    },
+    /** Posts or updates a run's Slack message and replies in its thread; never posts a run's message twice. */
+    async syncRunMessage(input: RunMessageSync): Promise<RunMessageAnswer> {
+      return deps.runMessages ? deps.runMessages.sync(input) : { posted: false, reason: 'this worker does not keep Slack messages' };
     },
     /** The roles `user` holds now, by the worker's configuration; never the caller's word. */
     async lookupRoles(user: string): Promise<Role[]> {
@@ -76,10 +86,11 @@ export function createActivities(deps: ActivityDeps) {
     /**
      * Announces a recorded drill once: a retry after the announcement was kept posts nothing.
      * A post that lands while the notice cannot be kept may be repeated by the retry.
+     * `channel`: the service's (its runbook's metadata.slack.channel), else the worker's GOLIVE_SLACK_CHANNEL.
      */
-    async notifyDrill(record: DrillRecord): Promise<void> {
+    async notifyDrill(record: DrillRecord, channel?: string): Promise<void> {
       if (await deps.drills.notice(record.runId)) return;
-      const notice = await deps.notifier.drillFinished(record);
+      const notice = await deps.notifier.drillFinished(record, channel);
       try {
         await deps.drills.noticed(record.runId, notice);
       } catch (error) {

@@ -5,6 +5,7 @@ import { benchFailover } from './failover.ts';
 import { benchOfrep } from './ofrep.ts';
 import { benchOrchestration } from './orchestration.ts';
 import { benchRollout } from './rollout.ts';
+import { benchSlack } from './slack.ts';
 
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   orchestration: benchOrchestration,
@@ -13,6 +14,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   failover: benchFailover,
   ofrep: benchOfrep,
   rollout: benchRollout,
+  slack: benchSlack,
 };
 
 const wanted = process.argv.slice(2);

@@ -28,6 +28,8 @@ export interface BenchStack {
   pgBin: string;
   /** The cluster's maintenance database; benchmarks create their own databases on it. */
   clusterUrl: string;
+  /** golive's own database (migrated), which the worker records runs in. */
+  pool: pg.Pool;
   scratch: string;
   /** The environment the worker resolves `${VAR}` references from; set entries before runs start. */
   env: Record<string, string>;
@@ -70,7 +72,7 @@ export async function withBenchStack(work: (stack: BenchStack) => Promise<void>,
       }),
       ...HEARTBEAT_THROTTLE,
     });
-    await worker.runUntil(work({ client, taskQueue, pgBin, clusterUrl: cluster.url, scratch, env }));
+    await worker.runUntil(work({ client, taskQueue, pgBin, clusterUrl: cluster.url, pool, scratch, env }));
   } finally {
     await client.connection.close();
     await pool.end();

@@ -1,5 +1,5 @@
 /**
- * Workflows the benchmarks run: golive's own (runbook, backup, drill, failover), and the raw
+ * Workflows the benchmarks run: golive's own (runbook, backup, drill, failover, rollout), and the raw
  * baseline of the orchestration benchmark — the same no-op activity called in a plain loop.
  */
 import { proxyActivities } from '@temporalio/workflow';
@@ -10,6 +10,7 @@ export { backupWorkflow } from '../workflows/backup.ts';
 export { drillWorkflow } from '../workflows/drill.ts';
 export { failoverWorkflow } from '../workflows/failover.ts';
 export { auditCatchUpWorkflow } from '../workflows/audit-catch-up.ts';
+export { rolloutWorkflow } from '../workflows/rollout.ts';
 
 const { noop } = proxyActivities<ReturnType<typeof createActivities>>({ startToCloseTimeout: '1m' });
 

@@ -72,7 +72,7 @@ async function start(fileOrName: string, options: RunOptions): Promise<void> {
   await withStack(async ({ config, client, pool }) => {
     const checklist = file ? await loadChecklist(fileOrName) : (await findChecklist(config.checklistsDir, fileOrName, { warn: () => undefined })).checklist;
     const requestedBy = actingUser(options.as, config);
-    const runId = await startChecklist(client, { checklist, requestedBy, channel: 'cli', taskQueue: config.temporal.taskQueue, source: fileOrName, ...request });
+    const runId = await startChecklist(client, { checklist, requestedBy, channel: 'cli', taskQueue: config.temporal.taskQueue, source: fileOrName, slackChannel: config.slack.channel, ...request });
     await report(runId, `started checklist ${checklist.metadata.name} as ${requestedBy}`, options, () => readChecklistRun(pool, runId));
   });
 }

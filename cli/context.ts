@@ -73,11 +73,13 @@ export function asUnreachable(error: unknown, what: string): unknown {
   return new StackUnavailable(`cannot reach ${what}: ${(error as Error).message}`);
 }
 
-/** Who holds which role, as this shell sees it: GOLIVE_ROLES and the grants in golive's database. The worker checks again. */
+/** Who holds which role, as this shell sees it: built as the worker builds it (GOLIVE_ROLES, grants, Slack user groups). The worker checks again. */
 export async function roleDirectory(config: Config, pool: pg.Pool): Promise<RoleDirectory> {
-  const { createRoleDirectory } = await import('../runtime/roles.ts');
+  const { createConfiguredRoleDirectory } = await import('../runtime/roles.ts');
   const { createPgIdentityStore } = await import('../store/identity.ts');
-  return createRoleDirectory(config.roles, createPgIdentityStore(pool));
+  // A user group Slack did not answer for gives no role here either: say so, or the refusal that follows would puzzle.
+  const warn = (_fields: object, message: string) => console.error(`golive: warning: ${message}`);
+  return createConfiguredRoleDirectory(config, createPgIdentityStore(pool), { warn });
 }
 
 /** The acting user: --as, else GOLIVE_USER, else the login name. */

@@ -37,7 +37,7 @@ async function start(file: string, options: StartOptions): Promise<void> {
     await withStack(async ({ config, client, store, pool }) => {
       const requestedBy = actingUser(options.as, config);
       const roles = await roleDirectory(config, pool);
-      const runId = await startFailover(client, roles, { runbook, requestedBy, channel: 'cli', taskQueue: config.temporal.taskQueue, source: file, ...request });
+      const runId = await startFailover(client, roles, { runbook, requestedBy, channel: 'cli', taskQueue: config.temporal.taskQueue, source: file, slackChannel: config.slack.channel, ...request });
       await reportStarted(runId, options, `started ${what} ${runId} of ${runbook.metadata.name} as ${requestedBy}`, () => getRunState(client, store, runId));
     });
   }

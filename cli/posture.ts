@@ -5,6 +5,7 @@ import { readPosture, type PostureReport } from '../runtime/posture.ts';
 import { createPgProtectionStore } from '../store/protection.ts';
 import { UserError } from '../runtime/errors.ts';
 import { formatTable, print, withStore } from './context.ts';
+import { digestCommand } from './posture-digest.ts';
 import { remoteApi } from './remote.ts';
 
 const measured = (label: string, ms: number | undefined) => (ms === undefined ? '' : `${label} ${formatMeasured(ms)}`);
@@ -51,13 +52,14 @@ export function formatPosture(report: PostureReport): string {
   return [table, ...problems, unreadable].filter(Boolean).join('\n\n');
 }
 
-/** `golive posture`: for each protected service, its objectives, last backup, last drill, last failover drill and status. */
+/** `golive posture`: for each protected service, its objectives, last backup, last drill, last failover drill and status; `golive posture digest` posts it to Slack. */
 export function postureCommand(): Command {
   return new Command('posture')
     .description('how well each protected service meets its RPO/RTO: last backup age, last drill measurements, staleness, last failover drill')
     .option('--dir <dir>', 'folder with the runbooks (default: GOLIVE_RUNBOOKS_DIR, else runbooks)')
     .option('--check', 'exit 1 when any service is at risk or stale (for cron jobs and CI gates)')
     .addOption(new Option('--json', 'print JSON'))
+    .addCommand(digestCommand())
     .action(async (options: { dir?: string; json?: boolean; check?: boolean }) => {
       const api = remoteApi();
       if (api && options.dir) throw new UserError("--dir does not apply with GOLIVE_URL: the server judges posture by its own runbooks folder; unset GOLIVE_URL to read a local folder");

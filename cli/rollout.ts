@@ -101,7 +101,7 @@ async function start(planArgument: string | undefined, options: StartOptions): P
     const requestedBy = actingUser(options.as, config);
     const roles = await roleDirectory(config, pool);
     const runId = await startRollout(client, roles, {
-      plan, checklist, requestedBy, channel: 'cli', source, comment: options.comment, taskQueue: config.temporal.taskQueue,
+      plan, checklist, requestedBy, channel: 'cli', source, comment: options.comment, taskQueue: config.temporal.taskQueue, slackChannel: config.slack.channel,
     });
     const flag = `flag ${plan.spec.flag.key} of ${plan.metadata.service}`;
     await reportStarted(runId, options, `started rollout ${runId} of ${flag} (${source}) as ${requestedBy}`, () => getRunState(client, store, runId));

@@ -26,7 +26,7 @@ function runCommand(): Command {
       const { getRunState, startRunbookRun } = await import('../runtime/runs.ts');
       await withStack(async ({ config, client, store }) => {
         const requestedBy = actingUser(options.as, config);
-        const runId = await startRunbookRun(client, { runbook, requestedBy, channel: 'cli', taskQueue: config.temporal.taskQueue, source: file, comment: options.comment });
+        const runId = await startRunbookRun(client, { runbook, requestedBy, channel: 'cli', taskQueue: config.temporal.taskQueue, source: file, comment: options.comment, slackChannel: config.slack.channel });
         await reportStarted(runId, options, `started run ${runId} of ${runbook.metadata.name} as ${requestedBy}`, () => getRunState(client, store, runId));
       });
     });

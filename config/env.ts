@@ -82,6 +82,9 @@ const EnvSchema = z.object({
   for (const [setting, also] of needed) {
     if (value[setting] && value[also] === undefined) ctx.addIssue({ code: 'custom', path: [also], message: `must be set when ${setting} is` });
   }
+  if (Object.keys(value.GOLIVE_SLACK_GROUP_ROLES).length > 0 && value.SLACK_BOT_TOKEN === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['SLACK_BOT_TOKEN'], message: 'must be set when GOLIVE_SLACK_GROUP_ROLES is: group members are read from Slack with it' });
+  }
   for (const [first, second] of pairs) {
     if (value[first] !== undefined && value[second] === undefined) ctx.addIssue({ code: 'custom', path: [second], message: `must be set when ${first} is` });
     if (value[second] !== undefined && value[first] === undefined) ctx.addIssue({ code: 'custom', path: [first], message: `must be set when ${second} is` });

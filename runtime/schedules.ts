@@ -133,7 +133,7 @@ function settle(given: ScheduleSettings, previous: ScheduleSettings): { settings
   return { settings, kept };
 }
 
-function checkCron(cron: string): void {
+export function checkCron(cron: string): void {
   const fields = cron.trim().split(/\s+/);
   if (!cron.trim().startsWith('@') && (fields.length < 5 || fields.length > 7)) {
     throw new UserError(`--cron "${cron}" is not a cron expression: give five fields like "0 3 * * *" (03:00 every day) or a macro like @daily`);
@@ -216,7 +216,7 @@ export async function upsertSchedule(client: Client, request: ScheduleRequest): 
 const INVALID_ARGUMENT = 3;
 
 /** The SDK refuses an unknown time zone with a TypeError; the server refuses a bad cron with INVALID_ARGUMENT. */
-function refusedArgument(error: unknown): boolean {
+export function refusedArgument(error: unknown): boolean {
   const code = (value: unknown) => (typeof value === 'object' && value !== null && 'code' in value ? value.code : undefined);
   return error instanceof TypeError || code(error) === INVALID_ARGUMENT || (error instanceof Error && code(error.cause) === INVALID_ARGUMENT);
 }

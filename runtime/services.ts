@@ -9,7 +9,7 @@ import { createPgProtectionStore } from '../store/protection.ts';
 import { createPgRunStore } from '../store/runs.ts';
 import { connectClient, createPool, type Endpoints } from './connections.ts';
 import { startFlagCache } from './flag-cache.ts';
-import { createRoleDirectory } from './roles.ts';
+import { createConfiguredRoleDirectory } from './roles.ts';
 import { connectWorkerConnection, createWorker } from './worker.ts';
 
 export interface Services {
@@ -47,8 +47,8 @@ export async function startServices(config: Config, endpoints: Endpoints, option
   const http = options.http
     ? await startHttpServer({
       flags: createFlagStore(pool), flagCache,
-      store: createPgRunStore(pool), protection: createPgProtectionStore(pool), identity, roles: createRoleDirectory(config.roles, identity, options.logger),
-      runbooksDir: config.runbooksDir, checklistsDir: config.checklistsDir, rolloutsDir: config.rolloutsDir, client, pool, taskQueue: options.taskQueue ?? config.temporal.taskQueue, oidc: config.oidc,
+      store: createPgRunStore(pool), protection: createPgProtectionStore(pool), identity, roles: createConfiguredRoleDirectory(config, identity, options.logger),
+      runbooksDir: config.runbooksDir, checklistsDir: config.checklistsDir, rolloutsDir: config.rolloutsDir, client, pool, taskQueue: options.taskQueue ?? config.temporal.taskQueue, oidc: config.oidc, slack: config.slack,
     }, { host: config.http.host, port: options.httpPort ?? config.http.port, logger: options.logger })
     : undefined;
   return {

@@ -2,6 +2,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities/index.ts';
+import { createRunMessenger } from '../activities/notify/run-message.ts';
 import { createNotifier } from '../activities/notify/slack.ts';
 import type { Config } from '../config/env.ts';
 import { connectionOptions } from './connections.ts';
@@ -10,8 +11,9 @@ import { createFlagStore } from '../store/flags.ts';
 import { createPgIdentityStore } from '../store/identity.ts';
 import { createPgProtectionStore } from '../store/protection.ts';
 import { createPgRunStore } from '../store/runs.ts';
+import { createPgSlackMessageStore } from '../store/slack-messages.ts';
 import { readPosture } from './posture.ts';
-import { createRoleDirectory } from './roles.ts';
+import { createConfiguredRoleDirectory } from './roles.ts';
 import { WORKFLOWS_PATH } from './workflows-path.ts';
 
 /** The worker's own connection to Temporal (native, in the worker's Rust core). */
@@ -42,10 +44,12 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
   const protection = createPgProtectionStore(options.pool);
   const activities = createActivities({
     store: createPgRunStore(options.pool, protection),
-    roles: createRoleDirectory(config.roles, createPgIdentityStore(options.pool), options.logger),
+    roles: createConfiguredRoleDirectory(config, createPgIdentityStore(options.pool), options.logger),
     actions: { env: options.env ?? process.env, pgBin: loadToolchain(config.tools).pgBin ?? '', backups: protection, targetEnv: config.targetEnv, nginxBin: config.tools.nginxBin, flags: createFlagStore(options.pool), posture: (now) => readPosture(protection, config.runbooksDir, now).then((report) => report.services) },
     drills: protection,
     notifier: createNotifier({ slack: config.slack, logger: options.logger }),
+    runMessages: createRunMessenger({ slack: config.slack, messages: createPgSlackMessageStore(options.pool), logger: options.logger }),
+    digest: { slack: config.slack, logger: options.logger },
   });
   return Worker.create({
     connection: options.connection,

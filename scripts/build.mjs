@@ -11,7 +11,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const defaultRoot = fileURLToPath(new URL('..', import.meta.url));
-const SOURCES = ['activities', 'backups', 'cli', 'config', 'definitions', 'runtime', 'server', 'stack', 'store', 'workflows', 'package.json'];
+const SOURCES = ['activities', 'backups', 'cli', 'config', 'definitions', 'runtime', 'server', 'slack', 'stack', 'store', 'workflows', 'package.json'];
 /** Loaded from node_modules at run time: native code, the workflow bundler, optional drivers. */
 const EXTERNAL = ['@temporalio/worker', '@temporalio/core-bridge', '@temporalio/testing', '@swc/*', 'webpack', 'pg-native', 'dockerode'];
 

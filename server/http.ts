@@ -78,15 +78,27 @@ export async function buildApp(deps: ServerDeps) {
     await app.register(ofrepRoutes({ flags, flagCache }));
     await app.register(flagRoutes({ flags, roles: deps.roles }));
   }
+  if (deps.slack?.signingSecret !== undefined && !deps.slack.socketMode) {
+    // Loaded only when Slack is served: the Bolt app and its Web API client are big.
+    const { slackEventRoutes } = await import('../slack/app.ts');
+    await app.register(slackEventRoutes(deps));
+  }
   await app.ready();
   return app;
 }
 
-/** golive's HTTP server: health, readiness, metrics and the API. */
+/** golive's HTTP server: health, readiness, metrics, the API, and the Slack app (over HTTP or Socket Mode) when configured. */
 export async function startHttpServer(deps: Omit<ServerDeps, 'registry' | 'logger'>, options: { host: string; port: number; logger: Logger }): Promise<HttpServer> {
   const app = await buildApp({ ...deps, registry: createRegistry(deps), logger: options.logger });
   await app.listen({ host: options.host, port: options.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
-  return { url: `http://${options.host}:${port}`, close: () => app.close() };
+  const slack = deps.slack?.socketMode ? (await import('../slack/app.ts')).startSocketMode({ ...deps, logger: options.logger }) : undefined;
+  return {
+    url: `http://${options.host}:${port}`,
+    async close() {
+      await slack?.stop();
+      await app.close();
+    },
+  };
 }

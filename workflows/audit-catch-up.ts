@@ -16,7 +16,7 @@ export async function auditCatchUpWorkflow(input: AuditCatchUpInput): Promise<vo
   await projectRun(input.batch);
   if (!input.announce) return;
   try {
-    await notifyDrill(input.announce);
+    await notifyDrill(input.announce, input.announceChannel);
   } catch (error) {
     log.warn('the drill result could not be sent to the notifier; it is recorded and in the API', { runId: input.announce.runId, error: String(error) });
   }

@@ -82,7 +82,7 @@ export class ChecklistRun {
       summary: summarize(items),
       items,
     };
-    this.projection = new AuditProjection(() => ({ kind: 'checklist', state: checklistRunState(this.record), checklist: this.record }));
+    this.projection = new AuditProjection(() => ({ kind: 'checklist', state: checklistRunState(this.record), checklist: this.record }), input.slackChannel);
   }
 
   get finished(): boolean {

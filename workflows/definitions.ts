@@ -17,6 +17,7 @@ export * from './checklist-definitions.ts';
 export * from './rollout-definitions.ts';
 export * from './drill-definitions.ts';
 export * from './message-definitions.ts';
+export * from './digest-definitions.ts';
 
 export const RUNBOOK_WORKFLOW = 'runbookWorkflow';
 
@@ -219,6 +220,8 @@ export interface AuditCatchUpInput {
   batch: ProjectionBatch;
   /** A drill to announce once the batch is written. */
   announce?: DrillRecord;
+  /** Where to announce it: the service's Slack channel (its runbook's metadata.slack.channel), else the worker's. */
+  announceChannel?: string;
 }
 
 /** What the worker checks before a run's first step: every target resolves, every gate has an approver. */

@@ -25,12 +25,14 @@ export async function drillWorkflow(input: DrillRunInput): Promise<DrillRecord> 
   await run.execute();
   const record = drillRecord(run.state, { trigger: input.trigger, objectives });
   run.projection.appendDrill(record);
+  // The service's channel when its runbook names one, else the run's; with neither, the worker's GOLIVE_SLACK_CHANNEL.
+  const channel = input.runbook.metadata.slack?.channel ?? input.slackChannel;
   // Recorded and announced also when the workflow was cancelled; when golive's Postgres is
   // away, the catch-up workflow records it and announces it afterwards.
-  if (await closeRun(run, record)) {
+  if (await closeRun(run, record, channel)) {
     await CancellationScope.nonCancellable(async () => {
       try {
-        await notifyDrill(record);
+        await notifyDrill(record, channel);
       } catch (error) {
         log.warn('the drill result could not be sent to the notifier; it is recorded and in the API', { runId, error: String(error) });
       }

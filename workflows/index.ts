@@ -6,3 +6,4 @@ export { scheduledRunWorkflow } from './scheduled-run.ts';
 export { failoverWorkflow } from './failover.ts';
 export { checklistWorkflow } from './checklist.ts';
 export { rolloutWorkflow } from './rollout.ts';
+export { postureDigestWorkflow } from './posture-digest.ts';

@@ -13,7 +13,10 @@ export interface RunMessageSync {
   failover?: ProjectionBatch['failover'];
   rollout?: ProjectionBatch['rollout'];
   checklist?: ProjectionBatch['checklist'];
-  /** The run's events after the last one this activity confirmed; the activity posts the ones worth a thread reply. */
+  /**
+   * The run's events after the last one this activity confirmed; the activity posts the ones worth a thread reply.
+   * The run's first event (run.started) comes with every sync: it says how the run was started.
+   */
   events: AuditEvent[];
 }
 

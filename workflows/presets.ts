@@ -47,6 +47,17 @@ export const PRESETS = {
     startToCloseTimeout: '20s',
     retry: { maximumAttempts: 1 },
   } satisfies ActivityOptions,
+  /**
+   * Bringing a run's Slack message up to date. Heartbeats notice a dead worker within seconds;
+   * a few minutes of tries, then the next event tries again; Slack's refusals end the mirroring.
+   */
+  runMessage: {
+    startToCloseTimeout: '15s',
+    heartbeatTimeout: '5s',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 8, nonRetryableErrorTypes: ['SlackRejected'] },
+  } satisfies ActivityOptions,
+  /** How long a finished run waits for its Slack message to show how it ended. */
+  runMessageGraceMs: 10_000,
   /** An action step unless the runbook says otherwise. */
   action: { timeoutMs: 5 * 60_000, retries: 2 },
   actionRetry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },

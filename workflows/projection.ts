@@ -1,10 +1,11 @@
-import { CancellationScope, condition, log, ParentClosePolicy, proxyActivities, startChild, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, condition, log, ParentClosePolicy, patched, proxyActivities, startChild, workflowInfo } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.ts';
 import {
   AUDIT_CATCH_UP_WORKFLOW,
   type ApprovalDecision, type AuditCatchUpInput, type ProjectionProgress, type AuditEvent, type DrillRecord, type ProjectionBatch, type RunKind, type RunState,
 } from './definitions.ts';
 import { PRESETS } from './presets.ts';
+import { RunMessage } from './run-message.ts';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -26,8 +27,13 @@ export class AuditProjection {
   private written = { events: 0, approvals: 0, drill: false };
   private pumping = false;
   private broken?: string;
+  /** The run's Slack message, fed the same events, when the run has a channel. */
+  private readonly message?: RunMessage;
 
-  constructor(private readonly run: () => { kind: RunKind; state: RunState } & RunRecords) {}
+  constructor(private readonly run: () => { kind: RunKind; state: RunState } & RunRecords, slackChannel?: string) {
+    // Runs started before golive kept Slack messages carry a channel their history never used.
+    if (slackChannel !== undefined && patched('run-message')) this.message = new RunMessage(slackChannel, run);
+  }
 
   progress(): ProjectionProgress {
     return { recorded: this.events.length, written: this.written.events, broken: this.broken };
@@ -38,6 +44,7 @@ export class AuditProjection {
     if (approval) this.approvals.push(approval);
     // Writes belong to the run, not to the step that recorded them: a cancelled step must not cancel them.
     void CancellationScope.nonCancellable(() => this.pump());
+    this.message?.append(event);
   }
 
   /** A finished drill goes to Postgres with the run's last events. */
@@ -86,13 +93,19 @@ export class AuditProjection {
 
   /**
    * Called once the run has finished: waits a few seconds for the last writes, then hands what
-   * is still unwritten to a detached catch-up workflow. True when everything is written here.
+   * is still unwritten to a detached catch-up workflow (and as long for the Slack message to
+   * show how the run ended). True when everything is written here.
    */
-  async close(options: { announce?: DrillRecord } = {}): Promise<boolean> {
+  async close(options: Pick<AuditCatchUpInput, 'announce' | 'announceChannel'> = {}): Promise<boolean> {
+    const [written] = await Promise.all([this.closeTrail(options), this.message?.close()]);
+    return written;
+  }
+
+  private async closeTrail(options: Pick<AuditCatchUpInput, 'announce' | 'announceChannel'>): Promise<boolean> {
     if (await condition(() => this.idle || this.broken !== undefined, PRESETS.projectionGraceMs)) {
       if (!this.broken) return true;
     }
-    const input: AuditCatchUpInput = { batch: this.batch(), announce: options.announce };
+    const input: AuditCatchUpInput = { batch: this.batch(), announce: options.announce, announceChannel: options.announceChannel };
     const { workflowId, runId } = workflowInfo();
     await startChild(AUDIT_CATCH_UP_WORKFLOW, {
       workflowId: `${workflowId}-audit-${runId.slice(0, 8)}`,

@@ -48,7 +48,7 @@ export async function rolloutWorkflow(input: RolloutRunInput): Promise<RolloutRe
   setHandler(rolloutQuery, record);
   await Promise.all([run.execute(), watch.watch()]);
   if (run.state.status === 'failed' && run.state.rollback.some((step) => step.status === 'succeeded')) {
-    await notify(record());
+    await notify(record(), plan.metadata.slack?.channel ?? input.slackChannel);
   }
   await closeRun(run);
   const final = record();
@@ -62,7 +62,7 @@ async function runGate(run: RunbookRun, input: RolloutRunInput, step: StepState)
   const childId = `${run.state.runId}-gate`;
   const childInput: ChecklistRunInput = {
     checklist, service: input.plan.metadata.service, requestedBy: input.requestedBy, channel: input.channel,
-    source: input.source, comment: `go-live gate of rollout ${run.state.runId}`, rollout: run.state.runId,
+    source: input.source, comment: `go-live gate of rollout ${run.state.runId}`, rollout: run.state.runId, slackChannel: input.slackChannel,
   };
   Object.assign(step, { status: 'running', startedAt: new Date().toISOString() });
   run.state.currentStep = GATE_STEP;
@@ -91,9 +91,9 @@ async function runGate(run: RunbookRun, input: RolloutRunInput, step: StepState)
 }
 
 /** Announces a rollback (Slack when the worker has it, else its log); a notice that cannot be sent never holds the run. */
-async function notify(record: RolloutRecord): Promise<void> {
+async function notify(record: RolloutRecord, channel?: string): Promise<void> {
   try {
-    await notifyRollout(record);
+    await notifyRollout(record, channel);
   } catch {
     // The rollback is in the record and the audit trail; the notifier's own log says why it failed.
   }

@@ -61,7 +61,7 @@ export class RunbookRun {
   constructor(readonly input: Omit<RunbookRunInput, 'runbook'> & { runbook: RunPlan }, runId: string, readonly options: RunOptions = { kind: 'runbook' }) {
     this.runbook = input.runbook;
     this.state = initialRunState(input.runbook, runId, input.requestedBy);
-    this.projection = new AuditProjection(() => ({ kind: this.options.kind, state: this.state, ...this.options.records?.(this) }));
+    this.projection = new AuditProjection(() => ({ kind: this.options.kind, state: this.state, ...this.options.records?.(this) }), input.slackChannel);
   }
 
   get finished(): boolean {

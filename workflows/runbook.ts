@@ -21,10 +21,10 @@ export async function runbookWorkflow(input: RunbookRunInput): Promise<RunState>
  * Lets controls still being judged finish (they are refused: the run is over), then hands the
  * audit trail's last writes over. True when they were written by this workflow.
  */
-export function closeRun(run: RunbookRun, announce?: DrillRecord): Promise<boolean> {
+export function closeRun(run: RunbookRun, announce?: DrillRecord, announceChannel?: string): Promise<boolean> {
   return CancellationScope.nonCancellable(async () => {
     await condition(allHandlersFinished);
-    return run.projection.close({ announce });
+    return run.projection.close({ announce, announceChannel });
   });
 }
 

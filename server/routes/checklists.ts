@@ -48,7 +48,7 @@ export function checklistRoutes(deps: ServerDeps): FastifyPluginAsyncZod {
       const { checklist, file } = await findChecklist(folder, name, request.log, "the server's checklists folder");
       const user = principalOf(request).user;
       const runId = await startChecklist(deps.client, {
-        checklist, service, requestedBy: user, channel: 'api', taskQueue: deps.taskQueue, source: name, signOffTimeout, comment,
+        checklist, service, requestedBy: user, channel: 'api', taskQueue: deps.taskQueue, source: name, signOffTimeout, comment, slackChannel: deps.slack?.channel,
       });
       request.log.info({ runId, checklist: name, file, service, user }, 'checklist run started through the API');
       return reply.code(201).send({ runId });

@@ -36,7 +36,7 @@ export function failoverRoutes(deps: ServerDeps): FastifyPluginAsyncZod {
       const entry = await serverRunbook(deps.runbooksDir, name, request.log);
       const user = principalOf(request).user;
       const runId = await startFailover(deps.client, roles, {
-        runbook: entry.runbook, requestedBy: user, channel: 'api', taskQueue: deps.taskQueue, source: name, reason, force, environment,
+        runbook: entry.runbook, requestedBy: user, channel: 'api', taskQueue: deps.taskQueue, source: name, reason, force, environment, slackChannel: deps.slack?.channel,
       });
       request.log.info({ runId, runbook: name, file: entry.file, user, environment }, 'failover started through the API');
       return reply.code(201).send({ runId });

@@ -96,7 +96,7 @@ export function rolloutRoutes(deps: ServerDeps): FastifyPluginAsyncZod {
       const { plan, source, file } = await requestedPlan(deps, request.body, request.log);
       const checklist = await planChecklist(plan, deps.checklistsDir ?? 'checklists');
       const runId = await startRollout(deps.client, deps.roles, {
-        plan, checklist, requestedBy: user, channel: 'api', source, comment: request.body.comment, taskQueue: deps.taskQueue,
+        plan, checklist, requestedBy: user, channel: 'api', source, comment: request.body.comment, taskQueue: deps.taskQueue, slackChannel: deps.slack?.channel,
       });
       request.log.info({ runId, plan: plan.metadata.name, source, file, user }, 'rollout started through the API');
       return reply.code(201).send({ runId });

@@ -81,7 +81,7 @@ export function runRoutes(deps: ServerDeps): FastifyPluginAsyncZod {
       const { runbook: name, comment } = request.body;
       const entry = await serverRunbook(deps.runbooksDir, name, request.log);
       const user = principalOf(request).user;
-      const runId = await startRunbookRun(deps.client, { runbook: entry.runbook, requestedBy: user, channel: 'api', taskQueue: deps.taskQueue, source: name, comment });
+      const runId = await startRunbookRun(deps.client, { runbook: entry.runbook, requestedBy: user, channel: 'api', taskQueue: deps.taskQueue, source: name, comment, slackChannel: deps.slack?.channel });
       request.log.info({ runId, runbook: name, file: entry.file, user }, 'run started through the API');
       return reply.code(201).send({ runId });
     });

@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createNotifier, type NotifierOptions } from '../../activities/notify/slack.ts';
 import { freePort } from '../../stack/process.ts';
-import type { DrillRecord } from '../../workflows/definitions.ts';
+import type { DrillRecord, RolloutRecord } from '../../workflows/definitions.ts';
 import { startSlackApi, type SlackApi, type SlackRequest } from '../support/slack.ts';
 
 const TOKEN = 'xoxb-test-0000-secret';
@@ -162,6 +162,20 @@ describe('drill result notifier', () => {
     const failing = closed.drillFinished(PASSED);
     await expect(failing).rejects.toThrow(/^cannot post the orders drill result \(run drill-orders-7f3a\) to Slack channel C-ok: .*ECONNREFUSED.* \(gave up after 2 attempts\)$/);
     await expect(failing).rejects.not.toHaveProperty('nonRetryable');
+  });
+
+  it('posts to the service\'s channel when its definition names one, else to the configured one', async () => {
+    const rolledBack: RolloutRecord = {
+      runId: 'checkout-rollout-1', plan: 'checkout-v2', service: 'checkout', flag: { key: 'new-checkout', provider: 'builtin', environment: 'production' },
+      requestedBy: 'rita', status: 'rolled-back', phase: 2, percent: 0, guards: [], phases: [], startedAt: PASSED.declaredAt, steps: [],
+      rolledBack: { at: PASSED.finishedAt, from: 50, to: 0, cause: 'guard error-rate tripped', by: 'golive' },
+    };
+    await notifier({ token: TOKEN, channel: 'C-ok' }).drillFinished(PASSED, 'C-orders');
+    await notifier({ token: TOKEN }).rolloutRolledBack(rolledBack, 'C-checkout');
+    await notifier({ token: TOKEN, channel: 'C-ok' }).rolloutRolledBack(rolledBack);
+    expect(received.map((request) => [request.body.channel, String(request.body.text).slice(0, 20)])).toEqual([
+      ['C-orders', 'Restore drill passed'], ['C-checkout', ':rewind: rollout che'], ['C-ok', ':rewind: rollout che'],
+    ]);
   });
 
   it('logs the result, structured and without the token, when Slack is not configured', async () => {

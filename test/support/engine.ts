@@ -95,6 +95,8 @@ export async function createEngineHarness(prefix: string): Promise<EngineHarness
         await workerConnection.close();
       }
       await connection.close();
+      // pool.end() answers before its clients' sockets close; dropping the database then terminates them.
+      pool.on('error', () => {});
       await pool.end();
       await database.drop();
     },

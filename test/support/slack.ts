@@ -40,6 +40,10 @@ export interface SlackApiOptions {
    * connection instead of answering (the post landed, the caller never learns its ts).
    */
   afterPost?: (message: SlackMessage) => Promise<'answer' | 'drop'> | 'answer' | 'drop';
+  /** The WebSocket URL apps.connections.open hands an app-level token (xapp-…): where Socket Mode connects. */
+  socketModeUrl?: string;
+  /** Timestamps from the clock, as Slack's are (default: a fixed 1718000000.000NNN), so `oldest` filters as it does in Slack. */
+  clockTimestamps?: boolean;
 }
 
 export interface SlackApi {
@@ -80,9 +84,10 @@ const asString = (value: unknown) => (typeof value === 'string' ? value : value 
 
 /** Starts the stand-in; `token` is the only bot token it accepts. */
 export async function startSlackApi(token: string, options: SlackApiOptions | SlackMisbehaviour = {}): Promise<SlackApi> {
-  const { misbehave = () => undefined, groups = {}, afterPost } = typeof options === 'function' ? { misbehave: options } : options;
+  const { misbehave = () => undefined, groups = {}, afterPost, clockTimestamps = false, socketModeUrl } = typeof options === 'function' ? { misbehave: options } : options;
   const received: SlackRequest[] = [];
   const stored: SlackMessage[] = [];
+  let posts = 0;
 
   const find = (channel: unknown, ts: unknown) => stored.find((message) => message.channel === channel && message.ts === ts);
 
@@ -94,7 +99,8 @@ export async function startSlackApi(token: string, options: SlackApiOptions | Sl
       case 'chat.postMessage': {
         if (channel === undefined) return { ok: false, error: 'channel_not_found' };
         const message: SlackMessage = {
-          channel, ts: `1718000000.${String(100 + tries).padStart(6, '0')}`, text: asString(body.text), blocks: body.blocks as unknown[] | undefined,
+          channel, ts: clockTimestamps ? `${Math.floor(Date.now() / 1_000)}.${String((posts += 1)).padStart(6, '0')}` : `1718000000.${String(100 + tries).padStart(6, '0')}`,
+          text: asString(body.text), blocks: body.blocks as unknown[] | undefined,
           thread_ts: asString(body.thread_ts), metadata: body.metadata as SlackMessage['metadata'], edits: 0,
         };
         stored.push(message);
@@ -110,6 +116,12 @@ export async function startSlackApi(token: string, options: SlackApiOptions | Sl
         Object.assign(message, { text: asString(body.text) ?? message.text, blocks: (body.blocks as unknown[] | undefined) ?? message.blocks, edits: message.edits + 1 });
         if (body.metadata !== undefined) message.metadata = body.metadata as SlackMessage['metadata'];
         return { ok: true, channel, ts: message.ts, text: message.text };
+      }
+      case 'chat.delete': {
+        const message = find(channel, body.ts);
+        if (!message) return { ok: false, error: 'message_not_found' };
+        stored.splice(stored.indexOf(message), 1);
+        return { ok: true, channel, ts: message.ts };
       }
       case 'chat.postEphemeral':
         return { ok: true, message_ts: `1718000001.${String(received.length).padStart(6, '0')}` };
@@ -146,6 +158,10 @@ export async function startSlackApi(token: string, options: SlackApiOptions | Sl
     const method = path.startsWith('/respond/') ? 'response_url' : path.replace(/^\/api\//, '');
     received.push({ path, method, authorization: request.headers.authorization, contentType: request.headers['content-type'], body, at: Date.now() });
     if (method === 'response_url') return answer(response, 200, { ok: true });
+    if (method === 'apps.connections.open') {
+      const allowed = socketModeUrl !== undefined && /^Bearer xapp-/.test(request.headers.authorization ?? '');
+      return answer(response, 200, allowed ? { ok: true, url: socketModeUrl } : { ok: false, error: 'invalid_auth' });
+    }
     if (request.headers.authorization !== `Bearer ${token}` && body.token !== token) return answer(response, 200, { ok: false, error: 'invalid_auth' });
     const tries = received.filter((entry) => entry.path === path).length;
     const other = misbehave(body.channel, tries, method);
