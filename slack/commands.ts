@@ -157,16 +157,7 @@ function rollout(sub: string | undefined, read: (form: keyof typeof USAGE) => Re
     const reader = read('rollout start');
     return { kind: 'rollout-start', plan: reader.argument(...named('PLAN')), comment: reader.rest() };
   }
-  if (sub === 'status') {
-    const reader = read('rollout status');
-    const runId = reader.argument(...RUN);
-    reader.done();
-    return { kind: 'rollout-status', runId };
-  }
-  const control = ROLLOUT_CONTROLS.find((name) => name === sub);
-  if (control === undefined) throw new Mistake(subcommandMistake('rollout', sub));
-  const reader = read('rollout control');
-  return { kind: 'control', control, of: 'rollout', runId: reader.argument(...RUN), comment: reader.rest() };
+  return statusOrControl('rollout', sub, read, ROLLOUT_CONTROLS);
 }
 
 function failover(sub: string | undefined, read: (form: keyof typeof USAGE) => Reader): SlackCommand {
@@ -176,16 +167,21 @@ function failover(sub: string | undefined, read: (form: keyof typeof USAGE) => R
     const environment = reader.options({ drill: 'value' }).get('drill');
     return { kind: 'failover-start', runbook, environment, reason: reader.required('REASON (why you fail over: the incident)') };
   }
+  return statusOrControl('failover', sub, read, FAILOVER_CONTROLS);
+}
+
+/** `rollout|failover status RUN`, and `rollout|failover CONTROL RUN [comment]` for the controls that kind takes. */
+function statusOrControl(of: 'rollout' | 'failover', sub: string | undefined, read: (form: keyof typeof USAGE) => Reader, controls: readonly (RolloutControl | FailoverControl)[]): SlackCommand {
   if (sub === 'status') {
-    const reader = read('failover status');
+    const reader = read(`${of} status`);
     const runId = reader.argument(...RUN);
     reader.done();
-    return { kind: 'failover-status', runId };
+    return of === 'rollout' ? { kind: 'rollout-status', runId } : { kind: 'failover-status', runId };
   }
-  const control = FAILOVER_CONTROLS.find((name) => name === sub);
-  if (control === undefined) throw new Mistake(subcommandMistake('failover', sub));
-  const reader = read('failover control');
-  return { kind: 'control', control, of: 'failover', runId: reader.argument(...RUN), comment: reader.rest() };
+  const control = controls.find((name) => name === sub);
+  if (control === undefined) throw new Mistake(subcommandMistake(of, sub));
+  const reader = read(`${of} control`);
+  return { kind: 'control', control, of, runId: reader.argument(...RUN), comment: reader.rest() };
 }
 
 function drill(sub: string | undefined, read: (form: keyof typeof USAGE) => Reader): SlackCommand {

@@ -107,6 +107,12 @@ await worker.runUntil(async () => {
     await waitForState(client, runId, (state) => state.status === 'paused');
     await sendControl(stack, runId, 'abort', { actor: 'ivan', channel: 'cli', comment: 'recorded abort' });
   });
+  // A run with a Slack message: its history holds the syncRunMessage activities behind the run-message patch.
+  const slackRun: RunbookRunInput = { runbook: runbook({ steps: [noop('before'), gate, noop('after')] }), requestedBy: 'rita', channel: 'slack', slackChannel: 'C0HISTORY1' };
+  await recordWorkflow('slack-approved-run', RUNBOOK_WORKFLOW, slackRun, async (runId) => {
+    await waitForState(client, runId, (state) => state.status === 'waiting-approval');
+    await sendControl(stack, runId, 'approve', { actor: 'ivan', channel: 'slack', comment: 'approved from Slack' });
+  });
   const protection: DrillRunInput = { runbook: protectedRunbook, requestedBy: 'rita', channel: 'cli', trigger: 'manual' };
   await recordWorkflow('backup-run', BACKUP_WORKFLOW, protection);
   await recordWorkflow('drill-missed-rpo', DRILL_WORKFLOW, protection);

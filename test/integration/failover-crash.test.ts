@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import type { ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { waitForState } from '../../runtime/runs.ts';
 import { loadToolchain, requireTool } from '../../stack/toolchain.ts';
+import { workerProcesses, type WorkerProcesses } from '../support/worker-process.ts';
 import { createEngineHarness, runbook, settledEvents, type EngineHarness } from '../support/engine.ts';
 import { caughtUp, failoverSteps, startFailover, takesWrites, UNFENCE } from '../support/failover.ts';
 import { startReplicaPair, type ReplicaPair } from '../support/replica.ts';
@@ -13,27 +13,13 @@ import { runSql } from '../support/sql.ts';
  * failover, and the standby was promoted once (one timeline up, not two).
  */
 
-const BIN = fileURLToPath(new URL('../../bin/golive.mjs', import.meta.url));
 let harness: EngineHarness;
 let pair: ReplicaPair;
-const workers: ChildProcess[] = [];
+let workers: WorkerProcesses | undefined;
 
 function startWorkerProcess(): ChildProcess {
-  const child = spawn(process.execPath, [BIN, 'worker'], {
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: inject('temporalAddress'),
-      DATABASE_URL: harness.databaseUrl,
-      GOLIVE_TASK_QUEUE: harness.taskQueue,
-      GOLIVE_LOG_LEVEL: 'warn',
-      GOLIVE_ROLES: 'ivan=incident-commander,irene=incident-commander',
-      CRASH_PRIMARY_URL: pair.primary.url,
-      CRASH_STANDBY_URL: pair.standby.url,
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  workers.push(child);
-  return child;
+  workers ??= workerProcesses({ databaseUrl: harness.databaseUrl, taskQueue: harness.taskQueue }, 'warn');
+  return workers.start({ GOLIVE_ROLES: 'ivan=incident-commander,irene=incident-commander', CRASH_PRIMARY_URL: pair.primary.url, CRASH_STANDBY_URL: pair.standby.url });
 }
 
 beforeAll(async () => {
@@ -44,7 +30,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const child of workers) child.kill('SIGKILL');
+  workers?.killAll();
   await harness?.close();
   await pair?.stop();
 });

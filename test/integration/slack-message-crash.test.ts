@@ -1,41 +1,26 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { inject } from 'vitest';
 import { createPgSlackMessageStore } from '../../store/slack-messages.ts';
 import { approveUpdate, RUNBOOK_WORKFLOW, type RunbookRunInput } from '../../workflows/definitions.ts';
 import { uniqueId } from '../support/db.ts';
+import { workerProcesses, type WorkerProcesses } from '../support/worker-process.ts';
 import { createEngineHarness, runbook, type EngineHarness } from '../support/engine.ts';
 import { until } from '../support/poll.ts';
 import { startSlackApi, type SlackApi, type SlackMessage } from '../support/slack.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/golive.mjs', import.meta.url));
 const TOKEN = 'xoxb-crash-message-secret';
 const CHANNEL = 'C0CRASH001';
 
 let harness: EngineHarness;
 let slack: SlackApi;
-const workers: ChildProcess[] = [];
+let workers: WorkerProcesses | undefined;
 /** The run whose first post kills the worker that made it, before Slack answers. */
 let killOnFirstPost: { runId: string; worker: ChildProcess; killedAt?: number } | undefined;
 
 function startWorkerProcess(): ChildProcess {
-  const child = spawn(process.execPath, [BIN, 'worker'], {
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: inject('temporalAddress'),
-      DATABASE_URL: harness.databaseUrl,
-      GOLIVE_TASK_QUEUE: harness.taskQueue,
-      GOLIVE_LOG_LEVEL: 'error',
-      GOLIVE_ROLES: 'rita=release-manager,adam=approver',
-      SLACK_BOT_TOKEN: TOKEN,
-      SLACK_API_URL: slack.apiUrl,
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  workers.push(child);
-  return child;
+  workers ??= workerProcesses({ databaseUrl: harness.databaseUrl, taskQueue: harness.taskQueue }, 'error');
+  return workers.start({ GOLIVE_ROLES: 'rita=release-manager,adam=approver', SLACK_BOT_TOKEN: TOKEN, SLACK_API_URL: slack.apiUrl });
 }
 
 beforeAll(async () => {
@@ -55,7 +40,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const child of workers) child.kill('SIGKILL');
+  workers?.killAll();
   await harness?.close();
   await slack?.close();
 });

@@ -1,34 +1,20 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { inject } from 'vitest';
 import { waitForState } from '../../runtime/runs.ts';
 import { RUNBOOK_WORKFLOW, type RunbookRunInput } from '../../workflows/definitions.ts';
 import { createTestDatabase, uniqueId } from '../support/db.ts';
+import { workerProcesses, type WorkerProcesses } from '../support/worker-process.ts';
 import { createEngineHarness, runbook, type EngineHarness } from '../support/engine.ts';
-
-const BIN = fileURLToPath(new URL('../../bin/golive.mjs', import.meta.url));
 
 let harness: EngineHarness;
 let target: Awaited<ReturnType<typeof createTestDatabase>>;
 let targetPool: pg.Pool;
-const workers: ChildProcess[] = [];
+let workers: WorkerProcesses | undefined;
 
 function startWorkerProcess(databaseUrl: string): ChildProcess {
-  const child = spawn(process.execPath, [BIN, 'worker'], {
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: inject('temporalAddress'),
-      DATABASE_URL: databaseUrl,
-      GOLIVE_TASK_QUEUE: harness.taskQueue,
-      GOLIVE_LOG_LEVEL: 'warn',
-      CRASH_TARGET_URL: target.url,
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  workers.push(child);
-  return child;
+  workers ??= workerProcesses({ databaseUrl, taskQueue: harness.taskQueue }, 'warn');
+  return workers.start({ CRASH_TARGET_URL: target.url });
 }
 
 beforeAll(async () => {
@@ -39,7 +25,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const child of workers) child.kill('SIGKILL');
+  workers?.killAll();
   await targetPool.end();
   await target.drop();
   await harness.close();
