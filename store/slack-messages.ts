@@ -21,6 +21,8 @@ export interface SlackMessageStore {
   save(message: { runId: string; channel: string; ts: string }): Promise<RunMessageRow>;
   /** Moves the thread on to `seq` (never back); also marks the message updated. */
   advanceThread(runId: string, seq: number): Promise<void>;
+  /** Forgets the run's message `ts` (someone deleted it in Slack), so the next sync posts a new one. */
+  forget(runId: string, ts: string): Promise<void>;
 }
 
 interface Row {
@@ -44,6 +46,9 @@ export function createPgSlackMessageStore(pool: pg.Pool): SlackMessageStore {
       const stored = await get(runId);
       if (stored === undefined) throw new Error(`the Slack message of run ${runId} was not kept: its row vanished right after it was written`);
       return stored;
+    },
+    async forget(runId, ts) {
+      await pool.query('DELETE FROM slack_messages WHERE run_id = $1 AND ts = $2', [runId, ts]);
     },
     async advanceThread(runId, seq) {
       await pool.query('UPDATE slack_messages SET thread_seq = GREATEST(thread_seq, $2), updated_at = now() WHERE run_id = $1', [runId, seq]);

@@ -6,7 +6,7 @@ import { RUN_MESSAGE_EVENT } from '../../slack/ids.ts';
 import type { RunMessageRow, SlackMessageStore } from '../../store/slack-messages.ts';
 import type { AuditEvent, RunMessageAnswer, RunMessageSync } from '../../workflows/definitions.ts';
 import { activityAttempt, withHeartbeats } from '../context.ts';
-import { callSlack, withSlackRetries, type SlackAnswer } from './slack-api.ts';
+import { callSlack, slackErrorCode, withSlackRetries, type SlackAnswer } from './slack-api.ts';
 
 export interface RunMessageDeps {
   /** No token: runs have no Slack message on this worker, and nothing is called. */
@@ -51,7 +51,7 @@ function ownedBy(message: z.infer<typeof Page>['messages'][number], runId: strin
 export function createRunMessenger(deps: RunMessageDeps): RunMessenger {
   const now = deps.now ?? (() => new Date());
 
-  async function sync(input: RunMessageSync, token: string): Promise<RunMessageAnswer> {
+  async function sync(input: RunMessageSync, token: string, reposted = false): Promise<RunMessageAnswer> {
     const { runId, startedAt } = input.run.state;
     // A post is never tried twice here: one whose answer was lost may have landed, and only a new
     // attempt (which looks in the channel first) can tell.
@@ -123,7 +123,18 @@ export function createRunMessenger(deps: RunMessageDeps): RunMessenger {
         recovered = true;
       }
     }
-    if (!postedNow) await call('chat.update', { channel: message.channel, ts: message.ts, ...content }, 'update the message');
+    if (!postedNow) {
+      const updated = await call('chat.update', { channel: message.channel, ts: message.ts, ...content }, 'update the message').then(() => true, (error: unknown) => {
+        if (slackErrorCode(error) !== 'message_not_found' || reposted) throw error;
+        return false;
+      });
+      if (!updated) {
+        // Someone deleted the run's message: post it again, and tell the run's story in the new thread.
+        deps.logger.warn({ runId, channel: message.channel, ts: message.ts }, `the Slack message of run ${runId} was deleted; posting it again`);
+        await deps.messages.forget(runId, message.ts);
+        return sync(input, token, true);
+      }
+    }
     const alreadyTold = recovered || activityAttempt() > 1 ? await repliedSeq(message) : 0;
     return replyInThread(message, input.events, alreadyTold, { runId, call, store: deps.messages });
   }

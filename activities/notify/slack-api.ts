@@ -1,3 +1,4 @@
+import { ApplicationFailure } from '@temporalio/common';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -71,7 +72,14 @@ export async function callSlack(apiUrl: string, token: string, method: string, b
   if (answer.data.ok) return answer.data;
   const code = answer.data.error ?? 'unknown_error';
   if (TRANSIENT_SLACK_ERRORS.has(code)) throw new Transient(`${context}: Slack answered ${code}`, wait);
-  throw businessFailure(`${context}: Slack answered ${code}`, 'SlackRejected');
+  throw ApplicationFailure.create({ message: `${context}: Slack answered ${code}`, type: 'SlackRejected', nonRetryable: true, details: [code] });
+}
+
+/** Slack's error code (`message_not_found`) of a refusal callSlack threw; undefined for anything else. */
+export function slackErrorCode(error: unknown): string | undefined {
+  if (!(error instanceof ApplicationFailure) || error.type !== 'SlackRejected') return undefined;
+  const [code] = error.details ?? [];
+  return typeof code === 'string' ? code : undefined;
 }
 
 export interface RetryOptions {

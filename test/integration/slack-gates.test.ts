@@ -96,6 +96,8 @@ describe('the Approve button', () => {
 
     const record = await finished(runId);
     expect(record).toMatchObject({ status: 'succeeded', percent: 100, requestedBy: 'U0RITA' });
+    // The workflow closed and its last audit batch is written: what a click after the end is judged by.
+    await settledEvents(stage.harness, runId);
     const afterTheEnd = await clickAnswer('U0ROB', APPROVE_ACTION, gate);
     expect(String(afterTheEnd.text)).toMatch(new RegExp(`gate approve-100 of run ${runId} was already approved by <@U0ROB> at .*; the run finished \\(succeeded\\); nothing changed`));
     expect(record.phases.map((phase) => phase.approvedBy)).toEqual([undefined, 'U0ROB']);

@@ -119,6 +119,32 @@ describe('the run message', () => {
     expect(slack.replies(CHANNEL, message!.ts).map((reply) => reply.text)).toContain(':white_check_mark: `approve` approved by adam: go');
   });
 
+  it('posts the message again when someone deleted it, and follows the run there', async () => {
+    const runId = await start({ steps: [noop('before'), gate, noop('after')] });
+    const deleted = await until(async () => {
+      const [message] = runMessages(runId);
+      return buttons(message).length > 0 ? message : undefined;
+    }, 20_000, 'the gate never showed its buttons');
+    const removed = await fetch(`${slack.apiUrl}chat.delete`, {
+      method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ channel: CHANNEL, ts: deleted.ts }),
+    });
+    expect(await removed.json()).toMatchObject({ ok: true });
+    expect(runMessages(runId)).toEqual([]);
+
+    const handle = harness.client.workflow.getHandle(runId);
+    await handle.executeUpdate(approveUpdate, { args: [{ actor: 'adam', channel: 'slack', comment: 'go' }] });
+    await handle.result();
+    const [message, ...more] = await until(async () => {
+      const found = runMessages(runId);
+      return found.length > 0 && shown(found[0]).includes(':white_check_mark: *succeeded*') ? found : undefined;
+    }, 20_000, 'the run has no message showing its end');
+    expect(more).toEqual([]);
+    expect(message?.ts).not.toBe(deleted.ts);
+    expect(shown(message)).toContain('Gate `approve` approved by adam: go');
+    expect((await createPgSlackMessageStore(harness.pool).get(runId))?.ts).toBe(message?.ts);
+    expect(slack.replies(CHANNEL, message!.ts).map((reply) => reply.text)).toContain(':white_check_mark: Run succeeded');
+  });
+
   it('finds a post whose answer was lost in the channel, so the run still has one message', async () => {
     const runId = uniqueId('slackmsg');
     dropFirstPost.add(runId);

@@ -17,7 +17,8 @@ export const REASON_REQUIRED = 'Say why you reject: the reason goes to the audit
 /**
  * A submitted reject modal. An empty reason keeps the modal open with the field's error; otherwise
  * the modal closes at once and the rejection goes to the run as the submitting Slack user. The
- * answer (applied or refused, and why) is posted to that user alone in the channel of the click.
+ * answer (applied or refused, and why) is posted to that user alone in the channel of the click, or
+ * in a direct message when the bot cannot post there.
  */
 export function rejectReasonView(deps: SlackDeps): Middleware<SlackViewMiddlewareArgs<ViewSubmitAction>> {
   return async ({ ack, body, view, client }) => {
@@ -35,7 +36,11 @@ export function rejectReasonView(deps: SlackDeps): Middleware<SlackViewMiddlewar
       },
       (error: unknown) => failureText(error, deps, context),
     );
-    if (gate.channel !== undefined) await client.chat.postEphemeral({ channel: gate.channel, user: actor, text });
-    else await client.chat.postMessage({ channel: actor, text });
+    // Shown to that person alone in the channel of the click; in a channel the bot may not post to, in a direct message.
+    const inChannel = gate.channel === undefined ? false : await client.chat.postEphemeral({ channel: gate.channel, user: actor, text }).then(() => true, (error: unknown) => {
+      deps.logger.warn({ ...context, err: error }, 'cannot answer a reject in its channel; answering in a direct message');
+      return false;
+    });
+    if (!inChannel) await client.chat.postMessage({ channel: actor, text });
   };
 }
