@@ -3,6 +3,7 @@ import type { PostureReport } from '../runtime/posture.ts';
 import type { RolloutStatusView } from '../runtime/rollouts.ts';
 import type { DrillRecord, FailoverRecord, RunState } from '../workflows/definitions.ts';
 import { drillResultText } from './blocks/drill-result.ts';
+import { code, escape, person } from './blocks/kit.ts';
 
 /**
  * What golive answers a person in Slack: short mrkdwn, shown only to them. Texts are pure functions
@@ -18,22 +19,16 @@ export interface EphemeralReply {
 
 export const ephemeral = (text: string): EphemeralReply => ({ response_type: 'ephemeral', replace_original: false, text });
 
-/** Slack's mrkdwn treats &, < and > as markup; text from people and records is escaped. */
-export function escapeMrkdwn(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
 
 /** A Slack user id (U024BE7LH, W…): shown as a mention; any other actor (a CLI or API user) as written. */
 const SLACK_USER = /\b[UW](?=[A-Z0-9]*\d)[A-Z0-9]{4,}\b/g;
-export const who = (actor: string) => (/^[UW](?=[A-Z0-9]*\d)[A-Z0-9]{4,}$/.test(actor) ? `<@${actor}>` : escapeMrkdwn(actor));
 
 /** A runtime message in mrkdwn: escaped, Slack user ids outside `code` shown as mentions. */
 export function slackText(message: string): string {
-  return message.split('`').map((part, index) => (index % 2 === 1 ? escapeMrkdwn(part) : escapeMrkdwn(part).replace(SLACK_USER, '<@$&>'))).join('`');
+  return message.split('`').map((part, index) => (index % 2 === 1 ? escape(part) : escape(part).replace(SLACK_USER, '<@$&>'))).join('`');
 }
 
 const when = (iso: string | undefined) => (iso === undefined ? '' : iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z'));
-const code = (text: string) => `\`${text.replace(/`/g, "'")}\``;
 
 /** The answer to a start: the run id, and where the run goes on. */
 export function startedText(what: string, runId: string, channel: string | undefined): string {
@@ -62,29 +57,29 @@ function stepsLine(steps: RunState['steps']): string {
 /** `/golive status RUN`: where any run stands. */
 export function runStatusText(state: RunState): string {
   const lines = [
-    `*Run ${code(state.runId)}*: ${escapeMrkdwn(state.runbook)} for ${escapeMrkdwn(state.service)} is *${state.status}*${state.paused ? ' (paused)' : ''}, ${stepsLine(state.steps)}.`,
-    `Started by ${who(state.requestedBy)} at ${when(state.startedAt)}${state.finishedAt ? `, finished at ${when(state.finishedAt)}` : ''}.`,
+    `*Run ${code(state.runId)}*: ${escape(state.runbook)} for ${escape(state.service)} is *${state.status}*${state.paused ? ' (paused)' : ''}, ${stepsLine(state.steps)}.`,
+    `Started by ${person(state.requestedBy)} at ${when(state.startedAt)}${state.finishedAt ? `, finished at ${when(state.finishedAt)}` : ''}.`,
   ];
   const { gate } = state;
   if (gate) {
-    const asks = gate.message ? `: ${escapeMrkdwn(gate.message)}` : '';
+    const asks = gate.message ? `: ${escape(gate.message)}` : '';
     lines.push(`Waiting at gate ${code(gate.stepId)} for ${gate.approvers.join(' or ')} until ${when(gate.deadline)}${asks}`);
   } else if (state.currentStep && !state.finishedAt) {
     lines.push(`Current step: ${code(state.currentStep)}.`);
   }
-  if (state.reason) lines.push(`Reason: ${escapeMrkdwn(state.reason)}`);
+  if (state.reason) lines.push(`Reason: ${escape(state.reason)}`);
   return lines.join('\n');
 }
 
 function guardLine(guard: RolloutStatusView['guards'][number]): string {
   const verdict = guard.ok === null ? 'no verdict' : guard.ok ? 'ok' : '*BREACHED*';
-  return `• ${escapeMrkdwn(guard.name)}: ${guard.value ?? 'no data'} (breaches ${escapeMrkdwn(guard.threshold)}), ${verdict}`;
+  return `• ${escape(guard.name)}: ${guard.value ?? 'no data'} (breaches ${escape(guard.threshold)}), ${verdict}`;
 }
 
 /** `/golive rollout status RUN`: phase, percentage, what comes next, the guards. */
 export function rolloutStatusText(view: RolloutStatusView): string {
   const lines = [
-    `*Rollout ${code(view.runId)}* of plan ${escapeMrkdwn(view.plan)} (${escapeMrkdwn(view.service)}, flag ${code(view.flag)}): *${view.status}* at ${view.percent}%${view.phase > 0 ? ` (phase ${view.phase})` : ''}.`,
+    `*Rollout ${code(view.runId)}* of plan ${escape(view.plan)} (${escape(view.service)}, flag ${code(view.flag)}): *${view.status}* at ${view.percent}%${view.phase > 0 ? ` (phase ${view.phase})` : ''}.`,
   ];
   if (view.nextPhaseAt) lines.push(`Next phase at ${when(view.nextPhaseAt)} unless a guard trips.`);
   if (view.status === 'waiting-approval') lines.push('Waiting for an approval: use the buttons on its message, or `/golive approve RUN`.');
@@ -94,17 +89,17 @@ export function rolloutStatusText(view: RolloutStatusView): string {
 
 /** `/golive failover status RUN`: the outcome, RTO and exposure against the objectives, fencing. */
 export function failoverStatusText(record: FailoverRecord): string {
-  const kind = record.drill ? `Failover drill (environment ${escapeMrkdwn(record.environment ?? '?')})` : 'Failover';
+  const kind = record.drill ? `Failover drill (environment ${escape(record.environment ?? '?')})` : 'Failover';
   const { rtoMs, exposure } = record.measured;
   const rto = rtoMs === undefined ? 'not measured' : `${formatMeasured(rtoMs)} (${record.verdict.rto})`;
   const seconds = exposure?.seconds;
   const rpo = seconds === undefined || seconds === null ? 'not measured' : `${formatMeasured(seconds * 1_000)} exposure (${record.verdict.rpo})`;
   const lines = [
-    `*${kind} ${code(record.runId)}* of ${escapeMrkdwn(record.runbook)} for ${escapeMrkdwn(record.service)}: *${record.status}*.`,
-    `Reason: ${escapeMrkdwn(record.reason)} (requested by ${who(record.requestedBy)}).`,
+    `*${kind} ${code(record.runId)}* of ${escape(record.runbook)} for ${escape(record.service)}: *${record.status}*.`,
+    `Reason: ${escape(record.reason)} (requested by ${person(record.requestedBy)}).`,
     `RTO ${rto}, objective ${record.objectives.rto}. RPO ${rpo}, objective ${record.objectives.rpo}. Old primary: ${record.fenced}.`,
   ];
-  if (record.outcome) lines.push(`Outcome: ${escapeMrkdwn(record.outcome)}`);
+  if (record.outcome) lines.push(`Outcome: ${escape(record.outcome)}`);
   return lines.join('\n');
 }
 
@@ -115,14 +110,14 @@ export function drillStatusText(record: DrillRecord): string {
 
 /** `/golive drill history [SERVICE]`: the newest drills, one line each. */
 export function drillHistoryText(drills: readonly DrillRecord[], service?: string): string {
-  if (drills.length === 0) return `No drills recorded${service ? ` for ${escapeMrkdwn(service)}` : ''} yet.`;
+  if (drills.length === 0) return `No drills recorded${service ? ` for ${escape(service)}` : ''} yet.`;
   const line = (drill: DrillRecord) => {
     const rpo = drill.measured.rpoMs === undefined ? 'not measured' : formatMeasured(drill.measured.rpoMs);
     const rto = drill.measured.rtoMs === undefined ? 'not measured' : formatMeasured(drill.measured.rtoMs);
     const verdict = drill.status === 'passed' ? 'passed' : '*FAILED*';
-    return `• ${when(drill.finishedAt)} ${escapeMrkdwn(drill.service)} ${verdict}: RPO ${rpo} (objective ${drill.objectives.rpo}), RTO ${rto} (objective ${drill.objectives.rto}), ${code(drill.runId)}`;
+    return `• ${when(drill.finishedAt)} ${escape(drill.service)} ${verdict}: RPO ${rpo} (objective ${drill.objectives.rpo}), RTO ${rto} (objective ${drill.objectives.rto}), ${code(drill.runId)}`;
   };
-  return [`*Drills${service ? ` of ${escapeMrkdwn(service)}` : ''}*, newest first:`, ...drills.map(line)].join('\n');
+  return [`*Drills${service ? ` of ${escape(service)}` : ''}*, newest first:`, ...drills.map(line)].join('\n');
 }
 
 const STATUS_ICON = { ok: ':large_green_circle:', stale: ':large_yellow_circle:', 'at-risk': ':red_circle:' } as const;
@@ -136,8 +131,8 @@ export function postureText(report: PostureReport, now = Date.parse(report.at)):
   for (const service of report.services) {
     const backup = service.lastBackup ? `last backup ${formatAge(service.lastBackup.ageMs)} old` : 'no backup';
     const drill = service.lastDrill ? `last drill ${service.lastDrill.status} ${formatAge(now - Date.parse(service.lastDrill.finishedAt))} ago` : 'never drilled';
-    lines.push(`${STATUS_ICON[service.status]} *${escapeMrkdwn(service.service)}* ${service.status}: ${backup}, ${drill}.`);
-    for (const problem of service.problems.slice(0, 3)) lines.push(`    • ${escapeMrkdwn(problem)}`);
+    lines.push(`${STATUS_ICON[service.status]} *${escape(service.service)}* ${service.status}: ${backup}, ${drill}.`);
+    for (const problem of service.problems.slice(0, 3)) lines.push(`    • ${escape(problem)}`);
   }
   if (report.unreadable.length > 0) lines.push(`${report.unreadable.length} runbook file(s) could not be read; see \`golive validate\`.`);
   return lines.join('\n');

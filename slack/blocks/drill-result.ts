@@ -1,6 +1,7 @@
 import { formatBytes } from '../../definitions/backup-manifest.ts';
 import { formatMeasured, formatSkew } from '../../definitions/duration.ts';
 import type { DrillRecord } from '../../workflows/definitions.ts';
+import { escape } from './kit.ts';
 
 /** The few Block Kit shapes golive sends; Slack documents each at api.slack.com/reference/block-kit. */
 export interface TextObject {
@@ -26,10 +27,6 @@ const MAX_FAILED_STEPS = 5;
 const clip = (text: string) => (text.length > MAX_ERROR_CHARS ? `${text.slice(0, MAX_ERROR_CHARS)}...` : text);
 const mrkdwn = (text: string): TextObject => ({ type: 'mrkdwn', text });
 
-/** Slack's mrkdwn treats &, < and > as markup; user-controlled text is escaped. */
-function escape(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
 
 /** "2h5m (objective 24h, met)", "12.3s (+ 5m 0s paused; objective 15m, met)" or "not measured (objective 24h)". */
 function measuredAgainst(measuredMs: number | undefined, objective: string, objectiveMs: number, pausedMs = 0): string {

@@ -35,9 +35,12 @@ export const mrkdwn = (text: string): TextObject => ({ type: 'mrkdwn', text: cli
 export const section = (text: string): Block => ({ type: 'section', text: mrkdwn(text) });
 export const context = (text: string): Block => ({ type: 'context', elements: [mrkdwn(text)] });
 
-/** A Slack user id (`U0123ABCD`, Enterprise `W…`) as a mention; anyone else (`rita`, `schedule:…`) as escaped text. */
+/** A Slack user id (`U0123ABCD`, Enterprise `W…`): U or W, capitals and digits, at least one digit. */
+export const SLACK_USER_ID = /^[UW](?=[A-Z0-9]*\d)[A-Z0-9]{4,}$/;
+
+/** A Slack user id as a mention; anyone else (`rita`, `schedule:…`) as escaped text. */
 export function person(actor: string): string {
-  return /^[UW][A-Z0-9]{6,}$/.test(actor) ? `<@${actor}>` : escape(actor);
+  return SLACK_USER_ID.test(actor) ? `<@${actor}>` : escape(actor);
 }
 
 /** Inline code for an id or name a person typed: escaped, and without backticks that would end it. */

@@ -1,3 +1,4 @@
+import { escape } from './kit.ts';
 import { REJECT_REASON_BLOCK, REJECT_REASON_INPUT, REJECT_VIEW, RejectContext } from '../ids.ts';
 
 /** The modal a Reject click opens: what is rejected, and a required reason that goes to the audit trail. */
@@ -6,7 +7,6 @@ import { REJECT_REASON_BLOCK, REJECT_REASON_INPUT, REJECT_VIEW, RejectContext } 
 export const MAX_REASON_CHARS = 2_000;
 
 const plain = (text: string) => ({ type: 'plain_text' as const, text });
-const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 export function rejectModal(context: RejectContext) {
   const gate = RejectContext.parse(context);

@@ -1,31 +1,21 @@
-import { Counter, Gauge } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Target } from '../../definitions/targets.ts';
-import { loadToolchain, requireTool } from '../../stack/toolchain.ts';
 import { actionRequest, testActivities } from '../support/actions.ts';
-import { startMetricsEndpoint, startPrometheus, type MetricsEndpoint, type PrometheusServer } from '../support/prometheus.ts';
+import { startCheckoutMetrics, type CheckoutMetrics } from '../support/prometheus.ts';
 
 const activities = testActivities();
-let app: MetricsEndpoint;
-let prometheus: PrometheusServer;
+let checkout: CheckoutMetrics;
 let target: { name: string; spec: Target };
 
 const query = (text: string) => activities['prometheus.query'](actionRequest('prometheus.query', { query: text }, { target }));
 
 beforeAll(async () => {
-  app = await startMetricsEndpoint();
-  const requests = new Counter({ name: 'checkout_requests_total', help: 'requests', labelNames: ['code'], registers: [app.registry] });
-  requests.inc({ code: '200' }, 990);
-  requests.inc({ code: '500' }, 10);
-  new Gauge({ name: 'checkout_error_ratio', help: 'errors / requests', registers: [app.registry] }).set(0.01);
-  prometheus = await startPrometheus(requireTool(loadToolchain(), 'prometheus'), [app.address]);
-  target = { name: 'metrics', spec: { type: 'prometheus', url: prometheus.url } };
-  await prometheus.waitForData('checkout_error_ratio');
+  checkout = await startCheckoutMetrics();
+  target = checkout.target;
 });
 
 afterAll(async () => {
-  await prometheus?.stop();
-  await app?.close();
+  await checkout?.stop();
 });
 
 describe('prometheus.query', () => {

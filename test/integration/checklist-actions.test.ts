@@ -1,11 +1,9 @@
-import { Counter, Gauge } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActionActivities } from '../../activities/catalog.ts';
 import type { Target } from '../../definitions/targets.ts';
 import { freePort, waitFor } from '../../stack/process.ts';
-import { loadToolchain, requireTool } from '../../stack/toolchain.ts';
 import { actionRequest } from '../support/actions.ts';
-import { startMetricsEndpoint, startPrometheus, type MetricsEndpoint, type PrometheusServer } from '../support/prometheus.ts';
+import { startCheckoutMetrics, type CheckoutMetrics } from '../support/prometheus.ts';
 
 /** Alerting rules as a team ships them, one that errors on every evaluation, and a recording rule prometheus.rules leaves out. */
 const RULES = `groups:
@@ -30,21 +28,14 @@ const RULES = `groups:
 `;
 
 const activities = createActionActivities({ env: {}, pgBin: '' });
-let app: MetricsEndpoint;
-let prometheus: PrometheusServer;
+let checkout: CheckoutMetrics;
 let target: { name: string; spec: Target };
 
 const rules = (input: Record<string, unknown>, on = target) => activities['prometheus.rules'](actionRequest('prometheus.rules', input, { target: on }));
 
 beforeAll(async () => {
-  app = await startMetricsEndpoint();
-  const requests = new Counter({ name: 'checkout_requests_total', help: 'requests', labelNames: ['code'], registers: [app.registry] });
-  requests.inc({ code: '200' }, 990);
-  requests.inc({ code: '500' }, 10);
-  new Gauge({ name: 'checkout_error_ratio', help: 'errors / requests', registers: [app.registry] }).set(0.01);
-  prometheus = await startPrometheus(requireTool(loadToolchain(), 'prometheus'), [app.address], RULES);
-  target = { name: 'metrics', spec: { type: 'prometheus', url: prometheus.url } };
-  await prometheus.waitForData('checkout_error_ratio');
+  checkout = await startCheckoutMetrics(RULES);
+  target = checkout.target;
   // Every rule evaluated once with data: before that a rule's health is "unknown".
   await waitFor(async () => {
     const result = await rules({ alerts: ['CheckoutErrorsSeen'] });
@@ -53,8 +44,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await prometheus?.stop();
-  await app?.close();
+  await checkout?.stop();
 });
 
 describe('prometheus.rules', () => {
@@ -92,7 +82,7 @@ describe('prometheus.rules', () => {
   });
 
   it('fails without retry when the target is not Prometheus, and retries when nothing answers', async () => {
-    const notPrometheus = { name: 'metrics', spec: { type: 'prometheus' as const, url: `http://${app.address}` } };
+    const notPrometheus = { name: 'metrics', spec: { type: 'prometheus' as const, url: `http://${checkout.app.address}` } };
     await expect(rules({}, notPrometheus)).rejects.toMatchObject({
       type: 'QueryFailed',
       nonRetryable: true,

@@ -1,7 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { Target } from '../../definitions/targets.ts';
+import { loadToolchain, requireTool } from '../../stack/toolchain.ts';
 import { startPrometheus as startStackPrometheus, type PrometheusServer } from '../../stack/prometheus.ts';
 import { startHttpServer, type LocalServer } from './backends.ts';
 
@@ -36,4 +38,34 @@ export async function startPrometheus(binary: string, targets: string[], rules?:
     await rm(dir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** A checkout's metrics and the Prometheus that scrapes them, as the Prometheus actions read them. */
+export interface CheckoutMetrics {
+  app: MetricsEndpoint;
+  prometheus: PrometheusServer;
+  target: { name: string; spec: Target };
+  stop(): Promise<void>;
+}
+
+/**
+ * A checkout that answered 990 requests with 200 and 10 with 500 (`checkout_requests_total` by
+ * code) and exports `checkout_error_ratio` 0.01, scraped by a Prometheus with `rules`; ready once
+ * Prometheus has the ratio.
+ */
+export async function startCheckoutMetrics(rules?: string): Promise<CheckoutMetrics> {
+  const app = await startMetricsEndpoint();
+  const requests = new Counter({ name: 'checkout_requests_total', help: 'requests', labelNames: ['code'], registers: [app.registry] });
+  requests.inc({ code: '200' }, 990);
+  requests.inc({ code: '500' }, 10);
+  new Gauge({ name: 'checkout_error_ratio', help: 'errors / requests', registers: [app.registry] }).set(0.01);
+  const prometheus = await startPrometheus(requireTool(loadToolchain(), 'prometheus'), [app.address], rules);
+  await prometheus.waitForData('checkout_error_ratio');
+  return {
+    app, prometheus, target: { name: 'metrics', spec: { type: 'prometheus', url: prometheus.url } },
+    async stop() {
+      await prometheus.stop();
+      await app.close();
+    },
+  };
 }
