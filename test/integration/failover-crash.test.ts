@@ -7,19 +7,24 @@ import { createEngineHarness, runbook, settledEvents, type EngineHarness } from 
 import { caughtUp, failoverSteps, startFailover, takesWrites, UNFENCE } from '../support/failover.ts';
 import { startReplicaPair, type ReplicaPair } from '../support/replica.ts';
 import { runSql } from '../support/sql.ts';
+import { holdAfter, type HoldingProxy } from '../support/tcp-hold.ts';
+import { until } from '../support/poll.ts';
 
 /**
  * A worker process killed while the standby is being promoted: a new worker finishes the
- * failover, and the standby was promoted once (one timeline up, not two).
+ * failover, and the standby was promoted once (one timeline up, not two). The first worker
+ * reaches the standby through a proxy that holds the answer to `pg_promote`, so it is killed
+ * after the server has been told to promote and before the step learns it did.
  */
 
 let harness: EngineHarness;
 let pair: ReplicaPair;
 let workers: WorkerProcesses | undefined;
+let proxy: HoldingProxy | undefined;
 
-function startWorkerProcess(): ChildProcess {
+function startWorkerProcess(standbyUrl: string): ChildProcess {
   workers ??= workerProcesses({ databaseUrl: harness.databaseUrl, taskQueue: harness.taskQueue }, 'warn');
-  return workers.start({ GOLIVE_ROLES: 'ivan=incident-commander,irene=incident-commander', CRASH_PRIMARY_URL: pair.primary.url, CRASH_STANDBY_URL: pair.standby.url });
+  return workers.start({ GOLIVE_ROLES: 'ivan=incident-commander,irene=incident-commander', CRASH_PRIMARY_URL: pair.primary.url, CRASH_STANDBY_URL: standbyUrl });
 }
 
 beforeAll(async () => {
@@ -31,6 +36,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   workers?.killAll();
+  await proxy?.close();
   await harness?.close();
   await pair?.stop();
 });
@@ -48,10 +54,14 @@ it('a worker killed while promoting: the next worker finishes the failover witho
     requestedBy: 'ivan',
     reason: 'primary region lost',
   });
-  const first = startWorkerProcess();
-  await waitForState(harness.client, handle.workflowId, (state) => state.currentStep === 'promote-standby', 60_000);
+  proxy = await holdAfter(pair.standby.url, 'pg_promote');
+  const first = startWorkerProcess(proxy.url);
+  await proxy.held;
+  const promoted = async () => (await runSql<{ primary: boolean }>(pair.standby.url, 'SELECT NOT pg_is_in_recovery() AS primary')).rows[0]!.primary || undefined;
+  await until(promoted, 30_000, 'the standby never left recovery after pg_promote');
+  expect(await waitForState(harness.client, handle.workflowId, () => true)).toMatchObject({ status: 'running', currentStep: 'promote-standby' });
   first.kill('SIGKILL');
-  startWorkerProcess();
+  startWorkerProcess(pair.standby.url);
   const record = await handle.result();
 
   expect(record).toMatchObject({ status: 'succeeded', fenced: 'unreachable', promoted: { target: 'db-standby', timeline: before + 1 } });
