@@ -55,7 +55,7 @@ async function usersEnabledBySdk(key: string, percent: number): Promise<Set<stri
 
 beforeAll(async () => {
   unleash = await startUnleash(ENVIRONMENT);
-  console.log(`unleash-server started in ${unleash.startMs} ms; process RSS ${Math.round(process.memoryUsage().rss / 1e6)} MB`);
+  console.log(`unleash-server answered /health ${unleash.startMs} ms after its process started`);
   sdk = new Unleash({
     appName: 'golive-flags-test',
     url: `${unleash.url}/api/`,

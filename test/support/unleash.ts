@@ -1,9 +1,14 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { start, ApiTokenType, type IUnleash, type LogProvider } from 'unleash-server';
-import { freePort, waitFor } from '../../stack/process.ts';
+import { fileURLToPath } from 'node:url';
+import { freePort, stopChild, waitFor } from '../../stack/process.ts';
 import { createTestDatabase } from './db.ts';
 
-/** A real unleash-server for one test file: its own database, one admin token, one client token. */
+const SERVER = fileURLToPath(new URL('./unleash-process.ts', import.meta.url));
+/** The most of the server's error log a test keeps; Unleash logs each request it refuses. */
+const KEPT_LOG = 20_000;
+
+/** A real unleash-server for one test file: its own process and database, one admin token, one client token. */
 export interface UnleashServer {
   url: string;
   /** Admin API token (`*:*.…`): what a golive unleash target carries. */
@@ -17,21 +22,10 @@ export interface UnleashServer {
 }
 
 /**
- * Unleash logs every request it refuses, and a test refuses some on purpose; errors it logs are
- * kept here so a failing test can print them, never on the console.
- */
-function quietLogger(errors: string[]): LogProvider {
-  const ignore = () => {};
-  const keep = (message: unknown) => {
-    if (errors.length < 100) errors.push(String(message));
-  };
-  return () => ({ debug: ignore, info: ignore, warn: ignore, error: keep, fatal: keep });
-}
-
-/**
- * Starts unleash-server in this process on a free port. Its init tokens are inserted only while
- * the token table is empty, which is why every server gets a fresh database. No version check
- * (it would call out to the internet) and no SIGTERM handler of its own (the test stops it).
+ * Starts unleash-server in a child process on a free port. Its init tokens are inserted only while
+ * the token table is empty, which is why every server gets a fresh database. No version check (it
+ * would call out to the internet). The errors it logs are kept and shown when it fails to start
+ * or dies while a test still uses it.
  */
 export async function startUnleash(environment = 'development'): Promise<UnleashServer> {
   const database = await createTestDatabase('unleash');
@@ -39,39 +33,30 @@ export async function startUnleash(environment = 'development'): Promise<Unleash
   const url = `http://127.0.0.1:${port}`;
   const adminToken = `*:*.${randomBytes(16).toString('hex')}`;
   const clientToken = `default:${environment}.${randomBytes(16).toString('hex')}`;
-  const errors: string[] = [];
   const began = Date.now();
-  let unleash: IUnleash | undefined;
-  try {
-    unleash = await start({
-      databaseUrl: database.url,
-      db: { ssl: false },
-      server: { host: '127.0.0.1', port, gracefulShutdownEnable: false, serverMetrics: false },
-      versionCheck: { enable: false },
-      getLogger: quietLogger(errors),
-      authentication: {
-        initApiTokens: [
-          { secret: adminToken, tokenName: 'golive-admin', type: ApiTokenType.ADMIN, environment: '*', projects: ['*'] },
-          { secret: clientToken, tokenName: 'golive-app', type: ApiTokenType.BACKEND, environment, projects: ['default'] },
-        ],
-      },
-    });
-    await waitFor(async () => (await fetch(`${url}/health`).catch(() => undefined))?.ok === true, 30_000, `unleash-server did not answer /health on ${url}`);
-  } catch (error) {
-    await unleash?.stop().catch(() => {});
-    await database.drop().catch(() => {});
-    throw new Error(`unleash-server did not start: ${String(error)}\n${errors.join('\n')}`, { cause: error });
-  }
-  const running = unleash;
-  return {
-    url,
-    adminToken,
-    clientToken,
-    environment,
-    startMs: Date.now() - began,
-    stop: async () => {
-      await running.stop();
-      await database.drop();
-    },
+  const child = spawn(process.execPath, ['--import', 'tsx', SERVER], {
+    env: { ...process.env, UNLEASH_TEST_SERVER: JSON.stringify({ databaseUrl: database.url, port, adminToken, clientToken, environment }) },
+    stdio: ['pipe', 'ignore', 'pipe'],
+  });
+  let log = '';
+  child.stderr.setEncoding('utf8').on('data', (text: string) => { log = (log + text).slice(-KEPT_LOG); });
+  let stopping = false;
+  child.once('exit', (code, signal) => {
+    if (!stopping) console.error(`unleash-server on ${url} exited (${signal ?? `code ${code}`}) while tests used it:\n${log}`);
+  });
+  const stop = async () => {
+    stopping = true;
+    await stopChild(child, 2_000);
+    await database.drop();
   };
+  try {
+    await waitFor(async () => {
+      if (child.exitCode !== null) throw new Error(`it exited with code ${child.exitCode}`);
+      return (await fetch(`${url}/health`).catch(() => undefined))?.ok === true;
+    }, 60_000, `it did not answer /health on ${url} within 60 s`);
+  } catch (error) {
+    await stop().catch(() => {});
+    throw new Error(`unleash-server did not start: ${error instanceof Error ? error.message : String(error)}\n${log}`, { cause: error });
+  }
+  return { url, adminToken, clientToken, environment, startMs: Date.now() - began, stop };
 }
