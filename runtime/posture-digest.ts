@@ -1,4 +1,4 @@
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, WorkflowFailedError, type Client, type ScheduleDescription, type ScheduleOptions } from '@temporalio/client';
+import { ScheduleOverlapPolicy, WorkflowFailedError, type Client, type ScheduleDescription, type ScheduleOptions } from '@temporalio/client';
 import { slackChannelId } from '../definitions/fields.ts';
 import type { Actor } from '../store/identity.ts';
 import type { ScheduleNotes } from '../store/schedule-notes.ts';
@@ -7,7 +7,7 @@ import { NotFoundError, UserError } from './errors.ts';
 import { newRunId, requireWorker } from './runs.ts';
 import { applyControl } from './schedule-controls.ts';
 import { describeSchedule, pinnedRun } from './schedule-views.ts';
-import { checkCron, refusedArgument } from './schedules.ts';
+import { checkCron, settle, writeSchedule } from './schedules.ts';
 
 /**
  * The posture digest's Temporal Schedule: one per namespace, `posture-digest`, firing
@@ -79,17 +79,11 @@ async function digestSchedule(client: Client): Promise<ScheduleDescription | und
 export async function upsertDigestSchedule(client: Client, request: DigestSettings & { defaultChannel?: string; taskQueue: string }): Promise<DigestScheduleAnswer> {
   if (request.channel !== undefined) checkChannel(request.channel);
   const existing = await digestSchedule(client);
-  const previous = existing ? settingsOf(existing) : {};
-  const kept: DigestSettings = {};
-  const pick = <K extends keyof DigestSettings>(key: K): DigestSettings[K] => {
-    if (request[key] !== undefined) return request[key];
-    if (previous[key] !== undefined) kept[key] = previous[key];
-    return previous[key];
-  };
-  const [cron, timezone, channelSetting] = [pick('cron'), pick('timezone'), pick('channel')];
+  const { settings, kept } = settle<DigestSettings>(request, existing ? settingsOf(existing) : {}, ['cron', 'timezone', 'channel']);
+  const { cron, timezone } = settings;
   if (cron === undefined) throw new UserError(`there is no posture digest schedule yet, so give --cron, like \`${FIRST}\` (09:00 every Monday)`);
   checkCron(cron);
-  const channel = digestChannel('schedule the posture digest', channelSetting, request.defaultChannel);
+  const channel = digestChannel('schedule the posture digest', settings.channel, request.defaultChannel);
   const input: PostureDigestInput = { channel };
   const options: ScheduleOptions = {
     scheduleId: DIGEST_SCHEDULE_ID,
@@ -100,17 +94,8 @@ export async function upsertDigestSchedule(client: Client, request: DigestSettin
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '10 minutes' },
     memo: { kind: DIGEST_KIND },
   };
-  const handle = client.schedule.getHandle(DIGEST_SCHEDULE_ID);
-  try {
-    if (existing) await handle.update((current) => ({ ...current, spec: options.spec, action: options.action, policies: options.policies }));
-    else await client.schedule.create(options);
-  } catch (error) {
-    if (error instanceof ScheduleAlreadyRunning) throw new UserError(`schedule ${DIGEST_SCHEDULE_ID} was created by someone else while this command ran; nothing changed here: run it again to update it`);
-    if (refusedArgument(error)) throw new UserError(`cannot schedule the posture digest: Temporal refused --cron "${cron}"${timezone ? ` --timezone ${timezone}` : ''}: ${error instanceof Error ? error.message : String(error)}`);
-    throw error;
-  }
-  const description = await handle.describe();
-  return { scheduleId: DIGEST_SCHEDULE_ID, created: !existing, cron, timezone, channel, kept, nextRuns: description.info.nextActionTimes.slice(0, 3) };
+  const nextRuns = await writeSchedule(client, options, { existing: existing !== undefined, what: 'the posture digest', cron, timezone });
+  return { scheduleId: DIGEST_SCHEDULE_ID, created: !existing, cron, timezone, channel, kept, nextRuns };
 }
 
 /** The digest's schedule as `golive posture digest` shows it; NotFoundError when there is none. */

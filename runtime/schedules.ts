@@ -119,17 +119,16 @@ function settingsOf(description: ScheduleDescription): ScheduleSettings {
 
 const SETTINGS = ['cron', 'timezone', 'freshBackup', 'environment', 'reason'] as const;
 
-/** Given settings replace the previous ones; the rest are kept, and said so when they were set. */
-function settle(given: ScheduleSettings, previous: ScheduleSettings): { settings: ScheduleSettings; kept: ScheduleSettings } {
-  const settings: ScheduleSettings = {};
-  const kept: ScheduleSettings = {};
-  const keep = <K extends keyof ScheduleSettings>(key: K) => {
+/** Given settings replace the previous ones; the rest of `keys` are kept, and said so when they were set. */
+export function settle<T extends object>(given: T, previous: T, keys: readonly (keyof T)[]): { settings: Partial<T>; kept: Partial<T> } {
+  const settings: Partial<T> = {};
+  const kept: Partial<T> = {};
+  for (const key of keys) {
     settings[key] = given[key];
-    if (given[key] !== undefined || previous[key] === undefined) return;
+    if (given[key] !== undefined || previous[key] === undefined) continue;
     settings[key] = previous[key];
     kept[key] = previous[key];
-  };
-  SETTINGS.forEach(keep);
+  }
   return { settings, kept };
 }
 
@@ -194,37 +193,41 @@ export async function upsertSchedule(client: Client, request: ScheduleRequest): 
   await authorize(request);
   const id = scheduleId(request.kind, request.runbook.metadata.name);
   const existing = await describeSchedule(client, id);
-  const { settings, kept } = settle(request, existing ? settingsOf(existing) : {});
+  const { settings, kept } = settle<ScheduleSettings>(request, existing ? settingsOf(existing) : {}, SETTINGS);
   const { cron } = settings;
   if (cron === undefined) throw new UserError(`cannot schedule ${KIND_NOUN[request.kind]} of ${request.runbook.metadata.name}: there is no schedule ${id} yet, so give --cron, like --cron "0 3 * * *" (03:00 every day)`);
   checkCron(cron);
   const settled = { ...request, ...settings, cron };
-  const options = scheduleOptions(settled);
-  const handle = client.schedule.getHandle(id);
+  const nextRuns = await writeSchedule(client, scheduleOptions(settled), { existing: existing !== undefined, what: `${KIND_NOUN[request.kind]} of ${request.runbook.metadata.name}`, ...settled });
+  return { scheduleId: id, created: !existing, kept, nextRuns };
+}
+
+/**
+ * Creates the schedule, or updates the one there in place (its memo stays: updates cannot change
+ * it); the next three times it fires. A bad cron or time zone, and a schedule created by someone
+ * else meanwhile, are the caller's errors naming `what` was being scheduled.
+ */
+export async function writeSchedule(client: Client, options: ScheduleOptions, request: { existing: boolean; what: string; cron: string; timezone?: string }): Promise<Date[]> {
+  const handle = client.schedule.getHandle(options.scheduleId);
   try {
-    if (existing) await handle.update((previous) => ({ ...previous, spec: options.spec, action: options.action, policies: options.policies }));
+    if (request.existing) await handle.update((previous) => ({ ...previous, spec: options.spec, action: options.action, policies: options.policies }));
     else await client.schedule.create(options);
   } catch (error) {
-    if (error instanceof ScheduleAlreadyRunning) throw new UserError(`schedule ${id} was created by someone else while this command ran; nothing changed here: run it again to update it`);
-    throw invalidSchedule(error, settled);
+    if (error instanceof ScheduleAlreadyRunning) throw new UserError(`schedule ${options.scheduleId} was created by someone else while this command ran; nothing changed here: run it again to update it`);
+    if (refusedArgument(error)) {
+      throw new UserError(`cannot schedule ${request.what}: Temporal refused --cron "${request.cron}"${request.timezone ? ` --timezone ${request.timezone}` : ''}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    throw error;
   }
   const description = await handle.describe();
-  return { scheduleId: id, created: !existing, kept, nextRuns: description.info.nextActionTimes.slice(0, 3) };
+  return description.info.nextActionTimes.slice(0, 3);
 }
 
 /** gRPC INVALID_ARGUMENT: the server refused what the user gave (cron, time zone). */
 const INVALID_ARGUMENT = 3;
 
 /** The SDK refuses an unknown time zone with a TypeError; the server refuses a bad cron with INVALID_ARGUMENT. */
-export function refusedArgument(error: unknown): boolean {
+function refusedArgument(error: unknown): boolean {
   const code = (value: unknown) => (typeof value === 'object' && value !== null && 'code' in value ? value.code : undefined);
   return error instanceof TypeError || code(error) === INVALID_ARGUMENT || (error instanceof Error && code(error.cause) === INVALID_ARGUMENT);
-}
-
-function invalidSchedule(error: unknown, request: ScheduleRequest & { cron: string }): Error {
-  const message = error instanceof Error ? error.message : String(error);
-  if (refusedArgument(error)) {
-    return new UserError(`cannot schedule ${KIND_NOUN[request.kind]} of ${request.runbook.metadata.name}: Temporal refused --cron "${request.cron}"${request.timezone ? ` --timezone ${request.timezone}` : ''}: ${message}`);
-  }
-  return error instanceof Error ? error : new Error(message);
 }

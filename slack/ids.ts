@@ -28,16 +28,22 @@ export function encodeGate(gate: GateRef): string {
 }
 
 /** The gate a value names, or undefined when it is not one of golive's (an old message, a hand-made payload). */
-export function decodeGate(value: string | undefined): GateRef | undefined {
+export const decodeGate = (value: string | undefined) => decodeJson(GateRef, value);
+
+/** What a reject modal remembers between the click and the submission: the gate, and where to answer. */
+export const RejectContext = GateRef.extend({ channel: z.string().max(50).optional() });
+export type RejectContext = z.infer<typeof RejectContext>;
+
+/** The gate and channel a submitted modal remembers; undefined when the metadata is not golive's. */
+export const decodeRejectContext = (privateMetadata: string | undefined) => decodeJson(RejectContext, privateMetadata);
+
+/** JSON text that `schema` accepts, or undefined for anything else: payloads come from outside and are never trusted. */
+function decodeJson<T>(schema: z.ZodType<T>, value: string | undefined): T | undefined {
   if (value === undefined) return undefined;
   try {
-    const parsed = GateRef.safeParse(JSON.parse(value));
+    const parsed = schema.safeParse(JSON.parse(value));
     return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;
   }
 }
-
-/** What a reject modal remembers between the click and the submission: the gate, and where to answer. */
-export const RejectContext = GateRef.extend({ channel: z.string().max(50).optional() });
-export type RejectContext = z.infer<typeof RejectContext>;

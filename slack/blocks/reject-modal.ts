@@ -34,14 +34,3 @@ export function rejectModal(context: RejectContext) {
     ],
   };
 }
-
-/** The gate and channel a submitted modal remembers; undefined when the metadata is not golive's. */
-export function rejectContextOf(privateMetadata: string | undefined): RejectContext | undefined {
-  if (privateMetadata === undefined) return undefined;
-  try {
-    const parsed = RejectContext.safeParse(JSON.parse(privateMetadata));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
-}

@@ -1,9 +1,8 @@
 import type { Middleware, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import { z } from 'zod';
 import { sendControl } from '../../../runtime/runs.ts';
-import { rejectContextOf } from '../../blocks/reject-modal.ts';
 import { controlStack, type SlackDeps } from '../../deps.ts';
-import { REJECT_REASON_BLOCK, REJECT_REASON_INPUT } from '../../ids.ts';
+import { decodeRejectContext, REJECT_REASON_BLOCK, REJECT_REASON_INPUT } from '../../ids.ts';
 import { appliedText } from '../../replies.ts';
 import { failureText } from '../../run-commands.ts';
 
@@ -24,7 +23,7 @@ export function rejectReasonView(deps: SlackDeps): Middleware<SlackViewMiddlewar
   return async ({ ack, body, view, client }) => {
     const reason = ReasonValues.safeParse(view.state.values).data?.[REJECT_REASON_BLOCK]?.[REJECT_REASON_INPUT].value?.trim();
     if (!reason) return ack({ response_action: 'errors', errors: { [REJECT_REASON_BLOCK]: REASON_REQUIRED } });
-    const gate = rejectContextOf(view.private_metadata);
+    const gate = decodeRejectContext(view.private_metadata);
     if (!gate) return ack({ response_action: 'errors', errors: { [REJECT_REASON_BLOCK]: 'This form does not name a gate golive knows; close it and click Reject on the run\'s message again.' } });
     await ack();
     const actor = body.user.id;
